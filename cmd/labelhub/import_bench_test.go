@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/importer"
+	"github.com/labelhub/labelhub/storage/assetref"
+	"github.com/labelhub/labelhub/testservers"
+)
+
+// TestImportThroughput is the import benchmark of quality.md: it builds
+// the binary, runs `labelhub serve`, POSTs generated import files over
+// loopback HTTP (wait=true) and prints assets/s end to end and the hub's
+// peak memory (VmHWM). It runs only when LABELHUB_BENCH_IMPORT lists the
+// sizes, e.g.
+//
+//	LABELHUB_BENCH_IMPORT=100000,1000000 go test ./cmd/labelhub -run ImportThroughput -v -timeout 30m
+//
+// LABELHUB_BENCH_DB=postgres runs it on PostgreSQL (testservers.Postgres).
+func TestImportThroughput(t *testing.T) {
+	sizes := os.Getenv("LABELHUB_BENCH_IMPORT")
+	if sizes == "" {
+		t.Skip("set LABELHUB_BENCH_IMPORT=100000,1000000 to run the import benchmark")
+	}
+	bin := buildBinary(t)
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := filepath.Join(t.TempDir(), "data")
+		var env []string
+		db := "sqlite"
+		if os.Getenv("LABELHUB_BENCH_DB") == "postgres" {
+			db = "postgres"
+			env = append(env, "LABELHUB_DB="+testservers.Postgres(t))
+		}
+		hub := startHubProcess(t, bin, data, freeAddr(t), env...)
+		kb, err := os.ReadFile(filepath.Join(data, "initial-admin-key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := strings.TrimSpace(string(kb))
+		var project labelhub.Project
+		apiCall(t, "POST", hub.url+"/api/v1/projects", key, strings.NewReader(`{"name":"bench"}`), 201, &project)
+		g, err := importer.NewGenerator(n, importer.FormNDJSON, assetref.Integration{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		var im labelhub.Import
+		apiCall(t, "POST", hub.url+"/api/v1/projects/"+project.ID+"/imports?wait=true&createBatches=true", key, g, 200, &im)
+		el := time.Since(start)
+		if im.State != labelhub.ImportSucceeded || im.Counts.Imported != int64(n) {
+			t.Fatalf("import %+v", im)
+		}
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", hub.cmd.Process.Pid))
+		hwm := ""
+		for _, line := range strings.Split(string(st), "\n") {
+			if strings.HasPrefix(line, "VmHWM:") {
+				hwm = strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
+			}
+		}
+		t.Logf("%s: %d assets (%d bytes) in %v: %.0f assets/s; hub peak memory (VmHWM) %s",
+			db, n, im.Bytes, el.Round(time.Millisecond), float64(n)/el.Seconds(), hwm)
+	}
+}

@@ -1,0 +1,129 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// Handler serves runs, like http.Handler serves requests. The result is
+// marshalled to JSON and becomes the run's result; an error fails the run
+// with its text. ctx is cancelled when the run is cancelled or its
+// connection is lost.
+type Handler interface {
+	ServeRun(ctx context.Context, r *Request) (any, error)
+}
+
+// HandlerFunc is a Handler for any plugin type; it reads the type's
+// fields from r.Params.
+type HandlerFunc func(ctx context.Context, r *Request) (any, error)
+
+// ServeRun implements Handler.
+func (f HandlerFunc) ServeRun(ctx context.Context, r *Request) (any, error) { return f(ctx, r) }
+
+// FileExplorerRequest is a run of a file-explorer plugin (formats.md §4).
+type FileExplorerRequest struct {
+	*Request
+	FileExplorerParams
+}
+
+// FileExplorerParams are the file-explorer fields of a run's params.
+type FileExplorerParams struct {
+	IntegrationID string   `json:"integrationId"`
+	Bucket        string   `json:"bucket"`
+	Folder        string   `json:"folder"`
+	ScrollToken   string   `json:"scrollToken"`
+	Upload        bool     `json:"upload"`    // false: list Folder; true: import
+	Recursive     bool     `json:"recursive"` // import sub-folders too
+	Files         []string `json:"files"`     // selected keys, when importing a selection
+}
+
+// FileExplorerResult answers a listing ({folders, files, scrollToken}) or,
+// when importing, carries a summary.
+type FileExplorerResult struct {
+	Folders     []string        `json:"folders"`
+	Files       []string        `json:"files"`
+	ScrollToken *string         `json:"scrollToken"`
+	Summary     json.RawMessage `json:"summary,omitempty"`
+}
+
+// FileExplorerFunc is a Handler for file-explorer plugins.
+type FileExplorerFunc func(ctx context.Context, r *FileExplorerRequest) (FileExplorerResult, error)
+
+// ServeRun implements Handler.
+func (f FileExplorerFunc) ServeRun(ctx context.Context, r *Request) (any, error) {
+	fr := &FileExplorerRequest{Request: r}
+	if err := decodeParams(r.Params, &fr.FileExplorerParams); err != nil {
+		return nil, err
+	}
+	res, err := f(ctx, fr)
+	if err != nil {
+		return nil, err
+	}
+	if res.Folders == nil {
+		res.Folders = []string{}
+	}
+	if res.Files == nil {
+		res.Files = []string{}
+	}
+	return res, nil
+}
+
+// ExportRequest is a run of an export plugin (formats.md §4). The export
+// itself (jsonExport) is read over HTTP with r.APIKey, as a stream.
+type ExportRequest struct {
+	*Request
+	ExportParams
+}
+
+// ExportParams are the export fields of a run's params.
+type ExportParams struct {
+	Stage    string `json:"stage"`
+	NumTasks int64  `json:"numTasks"`
+}
+
+// ExportResult names the file an export plugin made.
+type ExportResult struct {
+	FileName string `json:"fileName"`
+	// Size and anything else the plugin wants to report.
+	Size int64          `json:"size,omitempty"`
+	Info map[string]any `json:"info,omitempty"`
+}
+
+// ExportFunc is a Handler for export plugins.
+type ExportFunc func(ctx context.Context, r *ExportRequest) (ExportResult, error)
+
+// ServeRun implements Handler.
+func (f ExportFunc) ServeRun(ctx context.Context, r *Request) (any, error) {
+	er := &ExportRequest{Request: r}
+	if err := decodeParams(r.Params, &er.ExportParams); err != nil {
+		return nil, err
+	}
+	return f(ctx, er)
+}
+
+// decodeParams fills the type's fields from params; fields of other types are ignored, so one params
+// shape serves old and new plugins.
+func decodeParams(params json.RawMessage, dst any) error {
+	if len(params) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(params, dst); err != nil {
+		return fmt.Errorf("the run's params: %w", err)
+	}
+	return nil
+}
+
+func strictUnmarshal(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("data after the JSON value")
+	}
+	return nil
+}

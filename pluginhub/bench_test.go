@@ -1,0 +1,258 @@
+package pluginhub_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/httpapi"
+	"github.com/labelhub/labelhub/plugin"
+	"github.com/labelhub/labelhub/pluginhub"
+	"github.com/labelhub/labelhub/sqlstore"
+)
+
+// Run it with:
+//
+//	go test ./pluginhub -run '^$' -bench . -benchtime 2000x
+//
+// Every figure is on loopback with SQLite in a temp folder and a no-op
+// plugin; p50-ms and p99-ms are per-run round trips (start a run, wait for
+// its end), runs/s is with 64 runs in flight.
+
+type benchEnv struct {
+	store   *sqlstore.Store
+	hub     *pluginhub.Hub
+	srv     *httptest.Server // the API, with the connect endpoint
+	actor   labelhub.Actor
+	key     string
+	project labelhub.Project
+	plugin  labelhub.Plugin
+	secret  string
+}
+
+func newBenchEnv(b *testing.B) *benchEnv {
+	b.Helper()
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "hub.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	_, _, key, err := s.CreateOrg(ctx, labelhub.NewOrg{Name: "O", AdminEmail: "a@example.com"}, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := s.Authenticate(ctx, key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	name := "P"
+	proj, err := s.CreateProject(ctx, a.Org.ID, a.User.ID, labelhub.ProjectInput{Name: &name})
+	if err != nil {
+		b.Fatal(err)
+	}
+	typ := labelhub.PluginExport
+	p, secret, err := s.CreatePlugin(ctx, a.Org.ID, a.User.ID, labelhub.PluginInput{Name: &name, Type: &typ})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := pluginhub.New(pluginhub.Config{Store: s, Logger: quiet(), NewToken: sqlstore.NewRunToken, PollInterval: 20 * time.Millisecond})
+	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: s, Logger: quiet(), Plugins: h, RunTokens: s}))
+	b.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); h.Close() })
+	return &benchEnv{store: s, hub: h, srv: srv, actor: a, key: key, project: proj, plugin: p, secret: secret}
+}
+
+// startNoop starts n in-process SDK plugins of conc runs each that answer
+// at once, and waits until they are online.
+func (e *benchEnv) startNoop(b *testing.B, n, conc int) {
+	b.Helper()
+	noop := plugin.HandlerFunc(func(ctx context.Context, r *plugin.Request) (any, error) { return true, nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = plugin.Run(ctx, plugin.Config{Host: e.srv.URL, ID: e.plugin.ID, Secret: e.secret, Concurrency: conc, Logger: quiet(),
+				MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}, noop)
+		}()
+	}
+	b.Cleanup(func() { cancel(); wg.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		in, _ := e.store.ListInstances(context.Background(), e.plugin.ID)
+		if len(in) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d instances did not come online", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// runHub starts a run through the hub's Go API and waits for its end.
+func (e *benchEnv) runHub(ctx context.Context) error {
+	r, err := e.hub.CreateRun(ctx, e.actor, e.plugin.ID, labelhub.RunInput{ProjectID: e.project.ID})
+	if err != nil {
+		return err
+	}
+	r, err = e.hub.Wait(ctx, e.actor.Org.ID, r.ID)
+	if err == nil && r.State != labelhub.RunSucceeded {
+		err = fmt.Errorf("run %s %s: %s", r.ID, r.State, r.Error)
+	}
+	return err
+}
+
+// runHTTP does the same through POST /api/v1/plugins/{id}/runs?wait=true.
+func (e *benchEnv) runHTTP(ctx context.Context, hc *http.Client) error {
+	body := `{"projectId":"` + e.project.ID + `"}`
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.srv.URL+"/api/v1/plugins/"+e.plugin.ID+"/runs?wait=true", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var buf [4096]byte
+	n, _ := resp.Body.Read(buf[:])
+	for {
+		if _, err := resp.Body.Read(buf[:]); err != nil {
+			break
+		}
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(buf[:n]), `"state":"succeeded"`) {
+		return fmt.Errorf("POST runs: %d %s", resp.StatusCode, buf[:n])
+	}
+	return nil
+}
+
+// latencies runs op b.N times in a row and reports p50 and p99.
+func latencies(b *testing.B, op func() error) {
+	b.Helper()
+	d := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		t := time.Now()
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
+		d = append(d, time.Since(t))
+	}
+	b.StopTimer()
+	slices.Sort(d)
+	ms := func(q float64) float64 { return float64(d[int(q*float64(len(d)-1))]) / float64(time.Millisecond) }
+	b.ReportMetric(ms(0.50), "p50-ms")
+	b.ReportMetric(ms(0.99), "p99-ms")
+}
+
+// throughput runs op b.N times with inFlight at once and reports runs/s.
+func throughput(b *testing.B, inFlight int, op func() error) {
+	b.Helper()
+	var next atomic.Int64
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range inFlight {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				if err := op(); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	b.StopTimer()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/el.Seconds(), "runs/s")
+}
+
+func BenchmarkRunRoundTrip(b *testing.B) {
+	ctx := context.Background()
+	b.Run("hub-api", func(b *testing.B) {
+		e := newBenchEnv(b)
+		e.startNoop(b, 1, 1)
+		latencies(b, func() error { return e.runHub(ctx) })
+	})
+	b.Run("http-wait", func(b *testing.B) {
+		e := newBenchEnv(b)
+		e.startNoop(b, 1, 1)
+		hc := e.srv.Client()
+		latencies(b, func() error { return e.runHTTP(ctx, hc) })
+	})
+}
+
+func BenchmarkRunThroughput(b *testing.B) {
+	ctx := context.Background()
+	const inFlight = 64
+	for _, instances := range []int{1, 4} {
+		b.Run(fmt.Sprintf("hub-api/instances=%d", instances), func(b *testing.B) {
+			e := newBenchEnv(b)
+			e.startNoop(b, instances, inFlight/instances)
+			throughput(b, inFlight, func() error { return e.runHub(ctx) })
+		})
+		b.Run(fmt.Sprintf("http-wait/instances=%d", instances), func(b *testing.B) {
+			e := newBenchEnv(b)
+			e.startNoop(b, instances, inFlight/instances)
+			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: inFlight}}
+			throughput(b, inFlight, func() error { return e.runHTTP(ctx, hc) })
+		})
+	}
+}
+
+// BenchmarkWebSocketEcho is the floor the plugin round trip is quoted
+// against: one coder/websocket text message to a loopback echo server and
+// back, with a small JSON payload like a run.assign.
+func BenchmarkWebSocketEcho(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			typ, msg, err := c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			if err := c.Write(r.Context(), typ, msg); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.CloseNow()
+	msg := []byte(`{"v":1,"type":"run.assign","id":"06h079x0axh1rtywskasvwpxrc","run":{"projectId":"06h079x06cqvanse9acpkhe86c","configJSON":"","params":{}}}`)
+	latencies(b, func() error {
+		if err := c.Write(ctx, websocket.MessageText, msg); err != nil {
+			return err
+		}
+		_, _, err := c.Read(ctx)
+		return err
+	})
+}

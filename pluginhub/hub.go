@@ -1,0 +1,552 @@
+package pluginhub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/pluginproto"
+)
+
+// Close codes the hub uses beyond the standard ones; the SDK prints the
+// reason that comes with them.
+const (
+	CloseAuthFailed    = 4001 // wrong plugin id or secret: do not retry
+	CloseSecretRotated = 4002 // the secret was rotated: do not retry with it
+)
+
+// Config configures a Hub. Zero values take the defaults in brackets.
+type Config struct {
+	Store  labelhub.PluginStore
+	Logger *slog.Logger
+	// ReplicaID names this hub process in the instance registry [random].
+	ReplicaID string
+	// NewToken makes a run token (sqlstore.NewRunToken).
+	NewToken func() string
+	// Heartbeat is the interval of heartbeats both ways; a peer silent for
+	// three intervals is gone [10s].
+	Heartbeat time.Duration
+	// QueueTimeout is how long a run waits for an instance [5m].
+	QueueTimeout time.Duration
+	// RunTimeout is how long a run may run [1h].
+	RunTimeout time.Duration
+	// CancelGrace is how long a cancelled run may take to stop [10s].
+	CancelGrace time.Duration
+	// MaxAttempts bounds how often a run is assigned [3].
+	MaxAttempts int
+	// MaxMessageBytes bounds one protocol message [1 MiB].
+	MaxMessageBytes int
+	// MaxLogLines bounds the log records kept per run [10,000].
+	MaxLogLines int
+	// PollInterval is how often the hub looks at the database for work
+	// from other replicas and for deadlines [250ms].
+	PollInterval time.Duration
+	// HelloTimeout bounds the wait for a new connection's hello [10s].
+	HelloTimeout time.Duration
+}
+
+// Hub is the plugin hub. ServeHTTP is the connect endpoint.
+type Hub struct {
+	cfg   Config
+	log   *slog.Logger
+	store labelhub.PluginStore
+
+	mu       sync.Mutex
+	conns    map[string]*conn          // by instance id
+	byPlugin map[string]map[*conn]bool // plugin id → its local connections
+	active   map[string]*activeRun     // runs held by local connections
+	changed  map[string]chan struct{}  // closed when a run changes here
+	kick     chan struct{}
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type activeRun struct {
+	run       labelhub.Run
+	conn      *conn
+	logSeq    int64
+	logLines  int
+	truncated bool
+	cancelAt  time.Time // when run.cancel was sent
+	reason    string
+}
+
+// New starts a hub; Close stops it.
+func New(cfg Config) *Hub {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ReplicaID == "" {
+		cfg.ReplicaID = labelhub.NewID()
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.Heartbeat, 10*time.Second)
+	def(&cfg.QueueTimeout, 5*time.Minute)
+	def(&cfg.RunTimeout, time.Hour)
+	def(&cfg.CancelGrace, 10*time.Second)
+	def(&cfg.PollInterval, 250*time.Millisecond)
+	def(&cfg.HelloTimeout, 10*time.Second)
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 3
+	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = pluginproto.DefaultMaxMessageBytes
+	}
+	if cfg.MaxLogLines <= 0 {
+		cfg.MaxLogLines = pluginproto.DefaultMaxLogLines
+	}
+	h := &Hub{cfg: cfg, log: cfg.Logger, store: cfg.Store, conns: map[string]*conn{}, byPlugin: map[string]map[*conn]bool{},
+		active: map[string]*activeRun{}, changed: map[string]chan struct{}{}, kick: make(chan struct{}, 1)}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.wg.Add(1)
+	go h.loop()
+	return h
+}
+
+// Close disconnects every plugin (their runs go back to the queue for
+// another replica or the next start) and stops the hub.
+func (h *Hub) Close() {
+	h.cancel()
+	h.mu.Lock()
+	conns := make([]*conn, 0, len(h.conns))
+	for _, c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.ws.Close(websocket.StatusGoingAway, "the hub is shutting down")
+	}
+	h.wg.Wait()
+}
+
+// Config returns the configuration in effect, defaults filled in.
+func (h *Hub) Config() Config { return h.cfg }
+
+func (h *Hub) poke() {
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+// notify wakes whoever waits for a change of the run on this replica.
+func (h *Hub) notify(runID string) {
+	h.mu.Lock()
+	if ch, ok := h.changed[runID]; ok {
+		close(ch)
+		delete(h.changed, runID)
+	}
+	h.mu.Unlock()
+}
+
+// Changed returns a channel closed at the next change of the run that
+// this replica sees (a log record, progress, the end). Changes made on
+// other replicas are not signalled: waiters also poll.
+func (h *Hub) Changed(runID string) <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ch, ok := h.changed[runID]
+	if !ok {
+		ch = make(chan struct{})
+		h.changed[runID] = ch
+	}
+	return ch
+}
+
+// PollInterval is how often waiters should look at the database.
+func (h *Hub) PollInterval() time.Duration { return h.cfg.PollInterval }
+
+// CreateRun starts a run of a plugin for the actor and dispatches it at
+// once when a local instance has room.
+func (h *Hub) CreateRun(ctx context.Context, a labelhub.Actor, pluginID string, in labelhub.RunInput) (labelhub.Run, error) {
+	p, err := h.store.GetPlugin(ctx, a.Org.ID, pluginID)
+	if err != nil {
+		return labelhub.Run{}, err
+	}
+	if err := in.Validate(); err != nil {
+		return labelhub.Run{}, err
+	}
+	if !a.InProject(in.ProjectID) {
+		return labelhub.Run{}, labelhub.NotFound("project")
+	}
+	t := time.Now().UTC().Truncate(time.Microsecond)
+	r := labelhub.Run{ID: labelhub.NewID(), OrgID: a.Org.ID, PluginID: p.ID, ProjectID: in.ProjectID, State: labelhub.RunQueued,
+		ConfigJSON: p.DefaultConfig, Params: in.Params, RunBy: a.User.ID, CreatedAt: t, UpdatedAt: t, Deadline: t.Add(h.cfg.QueueTimeout)}
+	if in.ConfigJSON != nil {
+		r.ConfigJSON = *in.ConfigJSON
+	}
+	if len(r.Params) == 0 || string(r.Params) == "null" {
+		r.Params = json.RawMessage(`{}`)
+	}
+	token := h.cfg.NewToken()
+	if err := h.store.CreateRun(ctx, r, token); err != nil {
+		return labelhub.Run{}, err
+	}
+	if c := h.freeConn(p.ID); c != nil {
+		h.assign(ctx, c, r, token)
+	} else {
+		h.poke()
+	}
+	return h.store.GetRun(ctx, a.Org.ID, r.ID)
+}
+
+// Wait blocks until the run is final or ctx ends, and returns the run as
+// it is then.
+func (h *Hub) Wait(ctx context.Context, orgID, runID string) (labelhub.Run, error) {
+	for {
+		ch := h.Changed(runID)
+		r, err := h.store.GetRun(ctx, orgID, runID)
+		if err != nil || r.State.Final() {
+			return r, err
+		}
+		select {
+		case <-ch:
+		case <-time.After(h.cfg.PollInterval):
+		case <-ctx.Done():
+			return r, nil
+		}
+	}
+}
+
+// Cancel asks for a run to end. A queued run is cancelled at once; a
+// running one gets run.cancel, and is cut off after the grace period.
+func (h *Hub) Cancel(ctx context.Context, orgID, runID string) (labelhub.Run, error) {
+	r, err := h.store.RequestCancel(ctx, orgID, runID)
+	if err != nil {
+		return r, err
+	}
+	h.sendCancels([]string{runID}, "cancelled by a user")
+	if r.State.Final() {
+		h.notify(runID)
+	}
+	return r, nil
+}
+
+// Instances lists a plugin's connected instances on every replica.
+func (h *Hub) Instances(ctx context.Context, pluginID string) ([]labelhub.PluginInstance, error) {
+	return h.store.ListInstances(ctx, pluginID)
+}
+
+// DisconnectPlugin closes this replica's connections of the plugin (after
+// its secret was rotated); other replicas notice at their next check.
+func (h *Hub) DisconnectPlugin(pluginID string) {
+	h.mu.Lock()
+	var cs []*conn
+	for c := range h.byPlugin[pluginID] {
+		cs = append(cs, c)
+	}
+	h.mu.Unlock()
+	for _, c := range cs {
+		c.closeWith(CloseSecretRotated, "plugin secret rotated")
+	}
+}
+
+// freeConn returns a local connection of the plugin with free capacity,
+// the least loaded, and reserves a slot on it.
+func (h *Hub) freeConn(pluginID string) *conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var best *conn
+	for c := range h.byPlugin[pluginID] {
+		if c.gone || c.reserved+len(c.runs) >= c.capacity {
+			continue
+		}
+		if best == nil || c.reserved+len(c.runs) < best.reserved+len(best.runs) {
+			best = c
+		}
+	}
+	if best != nil {
+		best.reserved++
+	}
+	return best
+}
+
+// assign claims run r for c (which holds a reserved slot) and sends it.
+func (h *Hub) assign(ctx context.Context, c *conn, r labelhub.Run, token string) bool {
+	deadline := time.Now().Add(h.cfg.RunTimeout)
+	claimed, ok, err := h.store.ClaimRun(ctx, r.ID, c.id, deadline)
+	h.mu.Lock()
+	c.reserved--
+	if err != nil || !ok || c.gone {
+		h.mu.Unlock()
+		if err != nil {
+			h.log.Error("claim run", "run", r.ID, "err", err)
+		}
+		if ok && c.gone {
+			// Claimed by a connection that just went: back to the queue.
+			_, _ = h.store.RequeueRun(context.Background(), r.ID, c.id, time.Now().Add(h.cfg.QueueTimeout))
+			h.poke()
+		}
+		return false
+	}
+	seq, _ := h.store.LastRunLogSeq(ctx, r.ID)
+	ar := &activeRun{run: claimed, conn: c, logSeq: seq, logLines: int(seq)}
+	c.runs[r.ID] = ar
+	h.active[r.ID] = ar
+	h.mu.Unlock()
+	if token == "" {
+		// A run taken from the queue: its token was made by whoever created
+		// it and only the hash is stored, so a fresh one replaces it.
+		token = h.cfg.NewToken()
+		if err := h.setToken(ctx, r.ID, token); err != nil {
+			h.log.Error("run token", "run", r.ID, "err", err)
+		}
+	}
+	msg := &pluginproto.Message{Type: pluginproto.TypeAssign, ID: r.ID, Run: &pluginproto.Run{
+		Session: r.ID, PluginID: c.plugin.ID, PluginType: string(c.plugin.Type), ProjectID: r.ProjectID, OrgID: r.OrgID, RunBy: r.RunBy,
+		ConfigJSON: r.ConfigJSON, Batches: batchesOf(r.Params), APIKey: token, Attempt: claimed.Attempts, Deadline: deadline.UTC(), Params: r.Params}}
+	if err := c.send(msg); err != nil {
+		h.log.Warn("send run.assign", "run", r.ID, "instance", c.id, "err", err)
+		c.closeWith(websocket.StatusInternalError, "could not send run.assign")
+		return false
+	}
+	h.notify(r.ID)
+	return true
+}
+
+// TokenSetter is implemented by stores that can replace a run's token.
+type TokenSetter interface {
+	SetRunToken(ctx context.Context, runID, token string) error
+}
+
+func (h *Hub) setToken(ctx context.Context, runID, token string) error {
+	ts, ok := h.store.(TokenSetter)
+	if !ok {
+		return errors.New("the store cannot replace run tokens")
+	}
+	return ts.SetRunToken(ctx, runID, token)
+}
+
+func batchesOf(params json.RawMessage) []string {
+	var p struct {
+		Batches []string `json:"batches"`
+	}
+	_ = json.Unmarshal(params, &p)
+	if p.Batches == nil {
+		return []string{}
+	}
+	return p.Batches
+}
+
+// loop dispatches queued runs, acts on cancels and deadlines, and keeps
+// the instance registry fresh.
+func (h *Hub) loop() {
+	defer h.wg.Done()
+	tick := time.NewTicker(h.cfg.PollInterval)
+	defer tick.Stop()
+	var lastBeat time.Time
+	// Runs held by instances of a previous life of the hub are recovered
+	// once they are stale.
+	h.recover()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-tick.C:
+		case <-h.kick:
+		}
+		h.dispatchQueued()
+		h.checkCancels()
+		h.expire()
+		if time.Since(lastBeat) >= h.cfg.Heartbeat {
+			lastBeat = time.Now()
+			h.beat()
+			h.recover()
+		}
+	}
+}
+
+func (h *Hub) recover() {
+	n, err := h.store.RecoverRuns(h.ctx, time.Now().Add(-3*h.cfg.Heartbeat), h.cfg.MaxAttempts, time.Now().Add(h.cfg.QueueTimeout))
+	if err != nil && h.ctx.Err() == nil {
+		h.log.Error("recover runs", "err", err)
+	}
+	if n > 0 {
+		h.log.Info("runs of vanished plugin instances requeued or failed", "runs", n)
+		h.poke()
+	}
+}
+
+func (h *Hub) dispatchQueued() {
+	h.mu.Lock()
+	free := map[string]int{}
+	for pid, cs := range h.byPlugin {
+		for c := range cs {
+			if !c.gone {
+				free[pid] += max(0, c.capacity-len(c.runs)-c.reserved)
+			}
+		}
+	}
+	h.mu.Unlock()
+	var ids []string
+	total := 0
+	for pid, n := range free {
+		if n > 0 {
+			ids = append(ids, pid)
+			total += n
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	runs, err := h.store.QueuedRuns(h.ctx, ids, min(total, 1000))
+	if err != nil {
+		if h.ctx.Err() == nil {
+			h.log.Error("queued runs", "err", err)
+		}
+		return
+	}
+	for _, r := range runs {
+		if c := h.freeConn(r.PluginID); c != nil {
+			h.assign(h.ctx, c, r, "")
+		}
+	}
+}
+
+func (h *Hub) checkCancels() {
+	h.mu.Lock()
+	ids := make([]string, 0, len(h.active))
+	var cut []*activeRun
+	for id, ar := range h.active {
+		if ar.cancelAt.IsZero() {
+			ids = append(ids, id)
+		} else if time.Since(ar.cancelAt) > h.cfg.CancelGrace {
+			cut = append(cut, ar)
+		}
+	}
+	h.mu.Unlock()
+	if len(ids) > 0 {
+		want, err := h.store.CancelRequested(h.ctx, ids)
+		if err != nil && h.ctx.Err() == nil {
+			h.log.Error("cancel requests", "err", err)
+		}
+		h.sendCancels(want, "cancelled by a user")
+	}
+	for _, ar := range cut {
+		h.finish(ar.conn, ar.run.ID, labelhub.RunCancelled, nil,
+			fmt.Sprintf("%s; the plugin did not stop within the grace period of %s and was cut off", ar.reason, h.cfg.CancelGrace))
+	}
+}
+
+// sendCancels sends run.cancel for those of ids held here.
+func (h *Hub) sendCancels(ids []string, reason string) {
+	for _, id := range ids {
+		h.mu.Lock()
+		ar := h.active[id]
+		if ar == nil || !ar.cancelAt.IsZero() {
+			h.mu.Unlock()
+			continue
+		}
+		ar.cancelAt, ar.reason = time.Now(), reason
+		c := ar.conn
+		h.mu.Unlock()
+		if err := c.send(&pluginproto.Message{Type: pluginproto.TypeCancel, ID: id, Reason: reason}); err != nil {
+			h.log.Warn("send run.cancel", "run", id, "err", err)
+		}
+	}
+}
+
+func (h *Hub) expire() {
+	runs, err := h.store.ExpireRuns(h.ctx, time.Now())
+	if err != nil {
+		if h.ctx.Err() == nil {
+			h.log.Error("expire runs", "err", err)
+		}
+		return
+	}
+	for _, r := range runs {
+		h.mu.Lock()
+		ar := h.active[r.ID]
+		if ar != nil {
+			h.drop(ar)
+		}
+		h.mu.Unlock()
+		if ar != nil {
+			_ = ar.conn.send(&pluginproto.Message{Type: pluginproto.TypeCancel, ID: r.ID, Reason: "the run timed out"})
+		}
+		h.notify(r.ID)
+	}
+}
+
+// drop forgets a local run; h.mu is held.
+func (h *Hub) drop(ar *activeRun) {
+	delete(h.active, ar.run.ID)
+	delete(ar.conn.runs, ar.run.ID)
+	h.poke()
+}
+
+// beat sends heartbeats, records last-seen times, closes silent
+// connections and those whose secret was rotated (on any replica).
+func (h *Hub) beat() {
+	h.mu.Lock()
+	cs := make([]*conn, 0, len(h.conns))
+	for _, c := range h.conns {
+		cs = append(cs, c)
+	}
+	h.mu.Unlock()
+	var alive []string
+	for _, c := range cs {
+		if time.Since(c.lastSeen()) > 3*h.cfg.Heartbeat {
+			c.closeWith(websocket.StatusPolicyViolation, "no message for three heartbeat intervals")
+			continue
+		}
+		if _, err := h.store.AuthenticatePlugin(h.ctx, c.plugin.ID, c.secret); labelhub.ErrorCode(err) == labelhub.ECodeUnauthorized {
+			c.closeWith(CloseSecretRotated, "plugin secret rotated")
+			continue
+		}
+		_ = c.send(&pluginproto.Message{Type: pluginproto.TypeHeartbeat})
+		alive = append(alive, c.id)
+	}
+	if err := h.store.TouchInstances(h.ctx, alive, time.Now()); err != nil && h.ctx.Err() == nil {
+		h.log.Error("touch instances", "err", err)
+	}
+}
+
+// finish ends a run held by c, unless it ended already.
+func (h *Hub) finish(c *conn, runID string, state labelhub.RunState, result json.RawMessage, errText string) {
+	h.mu.Lock()
+	ar := h.active[runID]
+	if ar == nil || ar.conn != c {
+		h.mu.Unlock()
+		h.log.Warn("plugin reported the end of a run it does not hold", "run", runID, "instance", c.id)
+		return
+	}
+	if state == labelhub.RunFailed && !ar.cancelAt.IsZero() {
+		state = labelhub.RunCancelled
+		errText = ar.reason + ": " + errText
+	}
+	h.drop(ar)
+	h.mu.Unlock()
+	if _, err := h.store.FinishRun(context.Background(), runID, c.id, state, result, errText); err != nil {
+		h.log.Error("finish run", "run", runID, "err", err)
+	}
+	h.notify(runID)
+}
+
+// ServeHTTP is GET /api/v1/plugins/connect.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.ctx.Err() != nil {
+		http.Error(w, "the plugin hub is shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{})
+	if err != nil {
+		return // Accept answered the request
+	}
+	ws.SetReadLimit(int64(h.cfg.MaxMessageBytes))
+	h.serve(r.Context(), ws)
+}

@@ -1,0 +1,578 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/labelhub/labelhub"
+)
+
+// Plugin secrets and run tokens are high-entropy and stored as SHA-256
+// hashes, like API keys.
+const (
+	pluginSecretPrefix = "lhp_"
+	// RunTokenPrefix starts every run token, so that the API can tell one
+	// from an API key without a lookup.
+	RunTokenPrefix = "lhr_"
+)
+
+// NewRunToken returns a fresh run token.
+func NewRunToken() string { return newSecret(RunTokenPrefix, 25) }
+
+const pluginColumns = `id, org_id, name, type, description, default_config, created_by, created_at, updated_at`
+
+func scanPlugin(row interface{ Scan(...any) error }) (labelhub.Plugin, error) {
+	var p labelhub.Plugin
+	var typ string
+	var created, updated int64
+	err := row.Scan(&p.ID, &p.OrgID, &p.Name, &typ, &p.Description, &p.DefaultConfig, &p.CreatedBy, &created, &updated)
+	p.Type, p.CreatedAt, p.UpdatedAt = labelhub.PluginType(typ), fromMicros(created), fromMicros(updated)
+	return p, err
+}
+
+// CreatePlugin implements labelhub.PluginStore.
+func (s *Store) CreatePlugin(ctx context.Context, orgID, userID string, in labelhub.PluginInput) (labelhub.Plugin, string, error) {
+	if err := in.Validate(true); err != nil {
+		return labelhub.Plugin{}, "", err
+	}
+	t := now()
+	p := labelhub.Plugin{ID: labelhub.NewID(), OrgID: orgID, Name: *in.Name, Type: *in.Type, CreatedBy: userID, CreatedAt: t, UpdatedAt: t}
+	if in.Description != nil {
+		p.Description = *in.Description
+	}
+	if in.DefaultConfig != nil {
+		p.DefaultConfig = *in.DefaultConfig
+	}
+	secret := newSecret(pluginSecretPrefix, 25)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO plugins (`+pluginColumns+`, secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		p.ID, orgID, p.Name, string(p.Type), p.Description, p.DefaultConfig, userID, micros(t), micros(t), hashSecret(secret))
+	if err != nil {
+		return labelhub.Plugin{}, "", err
+	}
+	return p, secret, nil
+}
+
+// GetPlugin implements labelhub.PluginStore.
+func (s *Store) GetPlugin(ctx context.Context, orgID, id string) (labelhub.Plugin, error) {
+	p, err := scanPlugin(s.db.QueryRowContext(ctx, `SELECT `+pluginColumns+` FROM plugins WHERE org_id = $1 AND id = $2`, orgID, id))
+	return p, notFound(err, "plugin")
+}
+
+// ListPlugins implements labelhub.PluginStore.
+func (s *Store) ListPlugins(ctx context.Context, orgID string, p labelhub.PageRequest) (labelhub.Page[labelhub.Plugin], error) {
+	return page(ctx, s.db, p, `SELECT `+pluginColumns+` FROM plugins WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3`, []any{orgID},
+		func(r *sql.Rows) (labelhub.Plugin, string, error) {
+			p, err := scanPlugin(r)
+			return p, p.ID, err
+		})
+}
+
+// UpdatePlugin implements labelhub.PluginStore.
+func (s *Store) UpdatePlugin(ctx context.Context, orgID, id string, in labelhub.PluginInput) (labelhub.Plugin, error) {
+	if err := in.Validate(false); err != nil {
+		return labelhub.Plugin{}, err
+	}
+	var p labelhub.Plugin
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, err = scanPlugin(tx.QueryRowContext(ctx, `SELECT `+pluginColumns+` FROM plugins WHERE org_id = $1 AND id = $2`, orgID, id))
+		if err != nil {
+			return notFound(err, "plugin")
+		}
+		if in.Name != nil {
+			p.Name = *in.Name
+		}
+		if in.Description != nil {
+			p.Description = *in.Description
+		}
+		if in.DefaultConfig != nil {
+			p.DefaultConfig = *in.DefaultConfig
+		}
+		p.UpdatedAt = now()
+		_, err = tx.ExecContext(ctx, `UPDATE plugins SET name = $1, description = $2, default_config = $3, updated_at = $4 WHERE org_id = $5 AND id = $6`,
+			p.Name, p.Description, p.DefaultConfig, micros(p.UpdatedAt), orgID, id)
+		return err
+	})
+	return p, err
+}
+
+// DeletePlugin implements labelhub.PluginStore. Its runs, presets and
+// instances go with it.
+func (s *Store) DeletePlugin(ctx context.Context, orgID, id string) error {
+	return s.deleteOne(ctx, `DELETE FROM plugins WHERE org_id = $1 AND id = $2`, orgID, id, "plugin")
+}
+
+// RotatePluginSecret implements labelhub.PluginStore.
+func (s *Store) RotatePluginSecret(ctx context.Context, orgID, id string) (string, error) {
+	secret := newSecret(pluginSecretPrefix, 25)
+	res, err := s.db.ExecContext(ctx, `UPDATE plugins SET secret_hash = $1, updated_at = $2 WHERE org_id = $3 AND id = $4`,
+		hashSecret(secret), micros(now()), orgID, id)
+	if err != nil {
+		return "", err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", labelhub.NotFound("plugin")
+	}
+	return secret, nil
+}
+
+var errBadPluginSecret = labelhub.Errorf(labelhub.ECodeUnauthorized, "wrong plugin id or secret")
+
+// AuthenticatePlugin implements labelhub.PluginStore.
+func (s *Store) AuthenticatePlugin(ctx context.Context, id, secret string) (labelhub.Plugin, error) {
+	if !labelhub.ValidID(id) || !strings.HasPrefix(secret, pluginSecretPrefix) || len(secret) > 100 {
+		return labelhub.Plugin{}, errBadPluginSecret
+	}
+	p, err := scanPlugin(s.db.QueryRowContext(ctx, `SELECT `+pluginColumns+` FROM plugins WHERE id = $1 AND secret_hash = $2`, id, hashSecret(secret)))
+	if err == sql.ErrNoRows {
+		return labelhub.Plugin{}, errBadPluginSecret
+	}
+	return p, err
+}
+
+const presetColumns = `id, project_id, plugin_id, name, config_json, created_by, created_at, updated_at`
+
+func scanPreset(row interface{ Scan(...any) error }) (labelhub.Preset, error) {
+	var p labelhub.Preset
+	var created, updated int64
+	err := row.Scan(&p.ID, &p.ProjectID, &p.PluginID, &p.Name, &p.ConfigJSON, &p.CreatedBy, &created, &updated)
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return p, err
+}
+
+// SavePreset implements labelhub.PluginStore.
+func (s *Store) SavePreset(ctx context.Context, orgID, userID string, pr labelhub.Preset) (labelhub.Preset, error) {
+	var p labelhub.Problems
+	if pr.Name == "" || len(pr.Name) > labelhub.MaxNameLength {
+		p.Add("name", "is required, at most %d bytes", labelhub.MaxNameLength)
+	}
+	if len(pr.ConfigJSON) > labelhub.MaxConfigJSONBytes || (pr.ConfigJSON != "" && !json.Valid([]byte(pr.ConfigJSON))) {
+		p.Add("configJSON", "must be JSON of at most %d bytes", labelhub.MaxConfigJSONBytes)
+	}
+	if err := p.Err("invalid preset"); err != nil {
+		return labelhub.Preset{}, err
+	}
+	if _, err := s.GetProject(ctx, orgID, pr.ProjectID); err != nil {
+		return labelhub.Preset{}, err
+	}
+	if _, err := s.GetPlugin(ctx, orgID, pr.PluginID); err != nil {
+		return labelhub.Preset{}, err
+	}
+	t := now()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := scanPreset(tx.QueryRowContext(ctx, `SELECT `+presetColumns+` FROM plugin_presets WHERE project_id = $1 AND plugin_id = $2 AND name = $3`,
+			pr.ProjectID, pr.PluginID, pr.Name))
+		switch {
+		case err == nil:
+			pr.ID, pr.CreatedBy, pr.CreatedAt, pr.UpdatedAt = old.ID, old.CreatedBy, old.CreatedAt, t
+			_, err = tx.ExecContext(ctx, `UPDATE plugin_presets SET config_json = $1, updated_at = $2 WHERE id = $3`, pr.ConfigJSON, micros(t), pr.ID)
+			return err
+		case err == sql.ErrNoRows:
+			pr.ID, pr.CreatedBy, pr.CreatedAt, pr.UpdatedAt = labelhub.NewID(), userID, t, t
+			_, err = tx.ExecContext(ctx, `INSERT INTO plugin_presets (`+presetColumns+`, org_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+				pr.ID, pr.ProjectID, pr.PluginID, pr.Name, pr.ConfigJSON, userID, micros(t), micros(t), orgID)
+			return err
+		default:
+			return err
+		}
+	})
+	return pr, err
+}
+
+// ListPresets implements labelhub.PluginStore.
+func (s *Store) ListPresets(ctx context.Context, orgID, projectID, pluginID string, p labelhub.PageRequest) (labelhub.Page[labelhub.Preset], error) {
+	return page(ctx, s.db, p, `SELECT `+presetColumns+` FROM plugin_presets WHERE org_id = $1 AND project_id = $2 AND plugin_id = $3 AND id > $4 ORDER BY id LIMIT $5`,
+		[]any{orgID, projectID, pluginID}, func(r *sql.Rows) (labelhub.Preset, string, error) {
+			p, err := scanPreset(r)
+			return p, p.ID, err
+		})
+}
+
+// DeletePreset implements labelhub.PluginStore.
+func (s *Store) DeletePreset(ctx context.Context, orgID, id string) error {
+	return s.deleteOne(ctx, `DELETE FROM plugin_presets WHERE org_id = $1 AND id = $2`, orgID, id, "preset")
+}
+
+// RegisterInstance implements labelhub.PluginStore.
+func (s *Store) RegisterInstance(ctx context.Context, in labelhub.PluginInstance) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO plugin_instances (id, plugin_id, replica_id, host, sdk_version, concurrency, connected_at, last_seen)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, in.ID, in.PluginID, in.ReplicaID, in.Host, in.SDKVersion, in.Concurrency,
+		micros(in.ConnectedAt), micros(in.LastSeen))
+	return err
+}
+
+// TouchInstances implements labelhub.PluginStore.
+func (s *Store) TouchInstances(ctx context.Context, ids []string, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	q, args := inList(ids, 2)
+	_, err := s.db.ExecContext(ctx, `UPDATE plugin_instances SET last_seen = $1 WHERE id IN (`+q+`)`, append([]any{micros(at)}, args...)...)
+	return err
+}
+
+// DeleteInstance implements labelhub.PluginStore.
+func (s *Store) DeleteInstance(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM plugin_instances WHERE id = $1`, id)
+	return err
+}
+
+// ListInstances implements labelhub.PluginStore.
+func (s *Store) ListInstances(ctx context.Context, pluginID string) ([]labelhub.PluginInstance, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, plugin_id, replica_id, host, sdk_version, concurrency, connected_at, last_seen
+		FROM plugin_instances WHERE plugin_id = $1 ORDER BY id`, pluginID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []labelhub.PluginInstance{}
+	for rows.Next() {
+		var in labelhub.PluginInstance
+		var c, l int64
+		if err := rows.Scan(&in.ID, &in.PluginID, &in.ReplicaID, &in.Host, &in.SDKVersion, &in.Concurrency, &c, &l); err != nil {
+			return nil, err
+		}
+		in.ConnectedAt, in.LastSeen = fromMicros(c), fromMicros(l)
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// inList returns "$n, $n+1, …" for the values and the values as []any.
+func inList(vals []string, first int) (string, []any) {
+	ph := make([]string, len(vals))
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		ph[i] = fmt.Sprintf("$%d", first+i)
+		args[i] = v
+	}
+	return strings.Join(ph, ", "), args
+}
+
+const runColumns = `id, org_id, plugin_id, project_id, state, config_json, params, attempts, result, error, run_by,
+	progress_done, progress_total, progress_message, cancel_requested, created_at, started_at, finished_at, updated_at, instance_id, deadline`
+
+func scanRun(row interface{ Scan(...any) error }) (labelhub.Run, error) {
+	var r labelhub.Run
+	var state, params string
+	var result sql.NullString
+	var created, updated, deadline int64
+	var started, finished sql.NullInt64
+	err := row.Scan(&r.ID, &r.OrgID, &r.PluginID, &r.ProjectID, &state, &r.ConfigJSON, &params, &r.Attempts, &result, &r.Error, &r.RunBy,
+		&r.Progress.Done, &r.Progress.Total, &r.Progress.Message, &r.CancelRequested, &created, &started, &finished, &updated, &r.InstanceID, &deadline)
+	r.State, r.Params = labelhub.RunState(state), json.RawMessage(params)
+	if result.Valid {
+		r.Result = json.RawMessage(result.String)
+	}
+	r.CreatedAt, r.UpdatedAt, r.Deadline = fromMicros(created), fromMicros(updated), fromMicros(deadline)
+	r.StartedAt, r.FinishedAt = fromNullMicros(started), fromNullMicros(finished)
+	return r, err
+}
+
+// CreateRun implements labelhub.PluginStore.
+func (s *Store) CreateRun(ctx context.Context, r labelhub.Run, token string) error {
+	if _, err := s.GetProject(ctx, r.OrgID, r.ProjectID); err != nil {
+		return err
+	}
+	params := string(r.Params)
+	if params == "" || params == "null" {
+		params = "{}"
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO plugin_runs (id, org_id, plugin_id, project_id, state, config_json, params, run_by, token_hash,
+		created_at, updated_at, deadline) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		r.ID, r.OrgID, r.PluginID, r.ProjectID, string(labelhub.RunQueued), r.ConfigJSON, params, r.RunBy, hashSecret(token),
+		micros(r.CreatedAt), micros(r.CreatedAt), micros(r.Deadline))
+	return err
+}
+
+// GetRun implements labelhub.PluginStore.
+func (s *Store) GetRun(ctx context.Context, orgID, id string) (labelhub.Run, error) {
+	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM plugin_runs WHERE org_id = $1 AND id = $2`, orgID, id))
+	return r, notFound(err, "run")
+}
+
+// ListRuns implements labelhub.PluginStore.
+func (s *Store) ListRuns(ctx context.Context, orgID, projectID string, p labelhub.PageRequest) (labelhub.Page[labelhub.Run], error) {
+	if _, err := s.GetProject(ctx, orgID, projectID); err != nil {
+		return labelhub.Page[labelhub.Run]{}, err
+	}
+	return page(ctx, s.db, p, `SELECT `+runColumns+` FROM plugin_runs WHERE org_id = $1 AND project_id = $2 AND id > $3 ORDER BY id LIMIT $4`,
+		[]any{orgID, projectID}, func(r *sql.Rows) (labelhub.Run, string, error) {
+			x, err := scanRun(r)
+			return x, x.ID, err
+		})
+}
+
+var errBadRunToken = labelhub.Errorf(labelhub.ECodeUnauthorized, "the run token is wrong, or its run has ended")
+
+// RunByToken implements labelhub.PluginStore.
+func (s *Store) RunByToken(ctx context.Context, token string) (labelhub.Run, error) {
+	if !strings.HasPrefix(token, RunTokenPrefix) || len(token) > 100 {
+		return labelhub.Run{}, errBadRunToken
+	}
+	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM plugin_runs WHERE token_hash = $1`, hashSecret(token)))
+	if err == sql.ErrNoRows || (err == nil && r.State.Final()) {
+		return labelhub.Run{}, errBadRunToken
+	}
+	return r, err
+}
+
+// ClaimRun implements labelhub.PluginStore.
+func (s *Store) ClaimRun(ctx context.Context, id, instanceID string, deadline time.Time) (labelhub.Run, bool, error) {
+	t := micros(now())
+	res, err := s.db.ExecContext(ctx, `UPDATE plugin_runs SET state = $1, instance_id = $2, attempts = attempts + 1,
+		started_at = COALESCE(started_at, $3), updated_at = $3, deadline = $4 WHERE id = $5 AND state = $6`,
+		string(labelhub.RunRunning), instanceID, t, micros(deadline), id, string(labelhub.RunQueued))
+	if err != nil {
+		return labelhub.Run{}, false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return labelhub.Run{}, false, nil
+	}
+	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM plugin_runs WHERE id = $1`, id))
+	return r, err == nil, err
+}
+
+// RequeueRun implements labelhub.PluginStore.
+func (s *Store) RequeueRun(ctx context.Context, id, instanceID string, queueDeadline time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE plugin_runs SET state = $1, instance_id = '', updated_at = $2, deadline = $3
+		WHERE id = $4 AND state = $5 AND instance_id = $6`,
+		string(labelhub.RunQueued), micros(now()), micros(queueDeadline), id, string(labelhub.RunRunning), instanceID)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// FinishRun implements labelhub.PluginStore.
+func (s *Store) FinishRun(ctx context.Context, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string) (bool, error) {
+	if !state.Final() {
+		return false, fmt.Errorf("FinishRun: %q is not a final state", state)
+	}
+	var res sql.NullString
+	if len(result) > 0 {
+		res = sql.NullString{String: string(result), Valid: true}
+	}
+	t := micros(now())
+	q := `UPDATE plugin_runs SET state = $1, result = $2, error = $3, finished_at = $4, updated_at = $4 WHERE id = $5 AND state IN ($6, $7)`
+	args := []any{string(state), res, errText, t, id, string(labelhub.RunQueued), string(labelhub.RunRunning)}
+	if instanceID != "" {
+		q += ` AND instance_id = $8`
+		args = append(args, instanceID)
+	}
+	r, err := s.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return false, err
+	}
+	n, _ := r.RowsAffected()
+	return n > 0, nil
+}
+
+// SetRunProgress implements labelhub.PluginStore.
+func (s *Store) SetRunProgress(ctx context.Context, id, instanceID string, pr labelhub.RunProgress) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE plugin_runs SET progress_done = $1, progress_total = $2, progress_message = $3, updated_at = $4
+		WHERE id = $5 AND instance_id = $6 AND state = $7`, pr.Done, pr.Total, pr.Message, micros(now()), id, instanceID, string(labelhub.RunRunning))
+	return err
+}
+
+// RequestCancel implements labelhub.PluginStore.
+func (s *Store) RequestCancel(ctx context.Context, orgID, id string) (labelhub.Run, error) {
+	t := micros(now())
+	if _, err := s.db.ExecContext(ctx, `UPDATE plugin_runs SET state = $1, error = $2, finished_at = $3, updated_at = $3
+		WHERE org_id = $4 AND id = $5 AND state = $6`, string(labelhub.RunCancelled), "cancelled before it started", t, orgID, id, string(labelhub.RunQueued)); err != nil {
+		return labelhub.Run{}, err
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE plugin_runs SET cancel_requested = $1, updated_at = $2 WHERE org_id = $3 AND id = $4 AND state = $5`,
+		true, t, orgID, id, string(labelhub.RunRunning)); err != nil {
+		return labelhub.Run{}, err
+	}
+	return s.GetRun(ctx, orgID, id)
+}
+
+// QueuedRuns implements labelhub.PluginStore.
+func (s *Store) QueuedRuns(ctx context.Context, pluginIDs []string, limit int) ([]labelhub.Run, error) {
+	if len(pluginIDs) == 0 {
+		return nil, nil
+	}
+	q, args := inList(pluginIDs, 2)
+	return s.runs(ctx, `SELECT `+runColumns+` FROM plugin_runs WHERE state = $1 AND plugin_id IN (`+q+`) ORDER BY id LIMIT `+fmt.Sprint(limit),
+		append([]any{string(labelhub.RunQueued)}, args...)...)
+}
+
+func (s *Store) runs(ctx context.Context, query string, args ...any) ([]labelhub.Run, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []labelhub.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// CancelRequested implements labelhub.PluginStore.
+func (s *Store) CancelRequested(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	q, args := inList(ids, 2)
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM plugin_runs WHERE cancel_requested = $1 AND id IN (`+q+`)`, append([]any{true}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// ExpireRuns implements labelhub.PluginStore.
+func (s *Store) ExpireRuns(ctx context.Context, at time.Time) ([]labelhub.Run, error) {
+	due, err := s.runs(ctx, `SELECT `+runColumns+` FROM plugin_runs WHERE state IN ($1, $2) AND deadline < $3 ORDER BY id LIMIT 1000`,
+		string(labelhub.RunQueued), string(labelhub.RunRunning), micros(at))
+	if err != nil {
+		return nil, err
+	}
+	var out []labelhub.Run
+	for _, r := range due {
+		msg := "no plugin instance took the run in time; is the plugin running?"
+		if r.State == labelhub.RunRunning {
+			msg = "the run did not end before its deadline"
+		}
+		ok, err := s.FinishRun(ctx, r.ID, "", labelhub.RunTimedOut, nil, msg)
+		if err != nil {
+			return out, err
+		}
+		if ok {
+			r.State, r.Error = labelhub.RunTimedOut, msg
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// RecoverRuns implements labelhub.PluginStore.
+func (s *Store) RecoverRuns(ctx context.Context, staleBefore time.Time, maxAttempts int, queueDeadline time.Time) (int, error) {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM plugin_instances WHERE last_seen < $1`, micros(staleBefore)); err != nil {
+		return 0, err
+	}
+	orphans, err := s.runs(ctx, `SELECT `+runColumns+` FROM plugin_runs r WHERE state = $1
+		AND NOT EXISTS (SELECT 1 FROM plugin_instances i WHERE i.id = r.instance_id) ORDER BY id LIMIT 1000`, string(labelhub.RunRunning))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range orphans {
+		var ok bool
+		if r.Attempts < maxAttempts && !r.CancelRequested {
+			ok, err = s.RequeueRun(ctx, r.ID, r.InstanceID, queueDeadline)
+		} else {
+			ok, err = s.FinishRun(ctx, r.ID, r.InstanceID, labelhub.RunFailed, nil,
+				fmt.Sprintf("the plugin instance went away during attempt %d of %d", r.Attempts, maxAttempts))
+		}
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// AppendRunLogs implements labelhub.PluginStore.
+func (s *Store) AppendRunLogs(ctx context.Context, runID string, logs []labelhub.RunLog) error {
+	if len(logs) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, l := range logs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO plugin_run_logs (run_id, seq, at, level, message, attrs) VALUES ($1, $2, $3, $4, $5, $6)`,
+				runID, l.Seq, micros(l.Time), l.Level, l.Message, string(l.Attrs)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// LastRunLogSeq implements labelhub.PluginStore.
+func (s *Store) LastRunLogSeq(ctx context.Context, runID string) (int64, error) {
+	var n sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MAX(seq) FROM plugin_run_logs WHERE run_id = $1`, runID).Scan(&n)
+	return n.Int64, err
+}
+
+// ListRunLogs implements labelhub.PluginStore.
+func (s *Store) ListRunLogs(ctx context.Context, orgID, runID string, afterSeq int64, limit int) ([]labelhub.RunLog, error) {
+	if _, err := s.GetRun(ctx, orgID, runID); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, at, level, message, attrs FROM plugin_run_logs WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+		runID, afterSeq, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []labelhub.RunLog{}
+	for rows.Next() {
+		var l labelhub.RunLog
+		var at int64
+		var attrs string
+		if err := rows.Scan(&l.Seq, &at, &l.Level, &l.Message, &attrs); err != nil {
+			return nil, err
+		}
+		l.Time = fromMicros(at)
+		if attrs != "" {
+			l.Attrs = json.RawMessage(attrs)
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+var _ labelhub.PluginStore = (*Store)(nil)
+
+// SetRunToken replaces the token of a run (pluginhub.TokenSetter): a run
+// taken from the queue by another replica gets a fresh token there.
+func (s *Store) SetRunToken(ctx context.Context, runID, token string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE plugin_runs SET token_hash = $1 WHERE id = $2`, hashSecret(token), runID)
+	return err
+}
+
+// AuthenticateRunToken resolves a run token to an actor limited to the
+// run's project: the user who started the run, with a RunScope. The token
+// works while the run is queued or running.
+func (s *Store) AuthenticateRunToken(ctx context.Context, token string) (labelhub.Actor, error) {
+	r, err := s.RunByToken(ctx, token)
+	if err != nil {
+		return labelhub.Actor{}, err
+	}
+	var typ string
+	if err := s.db.QueryRowContext(ctx, `SELECT type FROM plugins WHERE id = $1`, r.PluginID).Scan(&typ); err != nil {
+		return labelhub.Actor{}, notFound(err, "plugin")
+	}
+	a, err := s.actor(ctx, r.OrgID, r.RunBy)
+	if err != nil {
+		return labelhub.Actor{}, errBadRunToken
+	}
+	a.Scope = &labelhub.RunScope{RunID: r.ID, ProjectID: r.ProjectID, PluginType: labelhub.PluginType(typ)}
+	return a, nil
+}

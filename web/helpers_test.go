@@ -1,0 +1,237 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/seal"
+	"github.com/labelhub/labelhub/sqlstore"
+	"github.com/labelhub/labelhub/storage"
+	"github.com/labelhub/labelhub/web"
+)
+
+const (
+	adminEmail    = "ada@example.com"
+	adminPassword = "correct-horse-battery"
+)
+
+// env is a UI handler on a fresh SQLite store with one organisation.
+type env struct {
+	t       *testing.T
+	store   *sqlstore.Store
+	h       http.Handler
+	org     labelhub.Organization
+	admin   labelhub.User
+	storage *storage.Service
+}
+
+func openStore(t *testing.T) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "labelhub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newEnv(t *testing.T, cfg web.Config) *env {
+	t.Helper()
+	e := &env{t: t, store: openStore(t)}
+	var err error
+	e.org, e.admin, _, err = e.store.CreateOrg(context.Background(), labelhub.NewOrg{
+		Name: "Acme Vision", AdminEmail: adminEmail, AdminName: "Ada", AdminPassword: adminPassword,
+	}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = e.store
+	if cfg.Storage == nil {
+		box, err := seal.New(bytes.Repeat([]byte{4}, seal.KeySize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Storage = storage.NewService(e.store, storage.Options{Box: box, AllowPrivateEndpoints: true})
+		t.Cleanup(func() { cfg.Storage.Close() })
+	}
+	e.storage = cfg.Storage
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if e.h, err = web.New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// user adds a user with a password to the env's organisation.
+func (e *env) user(email string, role labelhub.Role) labelhub.User {
+	e.t.Helper()
+	u, err := e.store.CreateUser(context.Background(), e.org.ID, labelhub.NewUser{Email: email, Role: role, Password: adminPassword})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+func (e *env) projects() []labelhub.Project {
+	e.t.Helper()
+	p, err := e.store.ListProjects(context.Background(), e.org.ID, labelhub.PageRequest{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p.Items
+}
+
+// client is a browser-like caller of the handler: it keeps cookies and
+// comes from one remote address. It does not follow redirects.
+type client struct {
+	t       *testing.T
+	h       http.Handler
+	remote  string
+	headers map[string]string
+	cookies map[string]*http.Cookie
+}
+
+func (e *env) client() *client {
+	return &client{t: e.t, h: e.h, remote: "192.0.2.10:40000", cookies: map[string]*http.Cookie{}}
+}
+
+type response struct {
+	*http.Response
+	body string
+}
+
+func (c *client) do(method, target string, form url.Values) response {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req := httptest.NewRequest(method, target, body)
+	req.RemoteAddr = c.remote
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range c.headers {
+		req.Header.Set(k, v)
+	}
+	for _, ck := range c.cookies {
+		req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
+	}
+	rec := httptest.NewRecorder()
+	c.h.ServeHTTP(rec, req)
+	res := rec.Result()
+	res.Request = req
+	b, _ := io.ReadAll(res.Body)
+	for _, ck := range res.Cookies() {
+		if ck.MaxAge < 0 || ck.Value == "" {
+			delete(c.cookies, ck.Name)
+		} else {
+			c.cookies[ck.Name] = ck
+		}
+	}
+	return response{res, string(b)}
+}
+
+func (c *client) get(target string) response { return c.do(http.MethodGet, target, nil) }
+
+func (c *client) post(target string, form url.Values) response {
+	return c.do(http.MethodPost, target, form)
+}
+
+var (
+	hiddenCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	metaCSRF   = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
+)
+
+func find(t *testing.T, re *regexp.Regexp, body string) string {
+	t.Helper()
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no match for %s in:\n%s", re, body)
+	}
+	return html.UnescapeString(m[1])
+}
+
+// loginForm opens the login form and returns its CSRF token.
+func (c *client) loginForm() string {
+	c.t.Helper()
+	r := c.get("/login")
+	if r.StatusCode != http.StatusOK {
+		c.t.Fatalf("GET /login: %d", r.StatusCode)
+	}
+	return find(c.t, hiddenCSRF, r.body)
+}
+
+func (c *client) tryLogin(email, password, next string) response {
+	c.t.Helper()
+	form := url.Values{"csrf": {c.loginForm()}, "email": {email}, "password": {password}}
+	if next != "" {
+		form.Set("next", next)
+	}
+	return c.post("/login", form)
+}
+
+func (c *client) login(email, password string) {
+	c.t.Helper()
+	r := c.tryLogin(email, password, "")
+	if r.StatusCode != http.StatusSeeOther || c.cookies[web.SessionCookie] == nil {
+		c.t.Fatalf("login as %s: %d %s", email, r.StatusCode, r.body)
+	}
+}
+
+// csrf returns the session's CSRF token, read from a page.
+func (c *client) csrf() string {
+	c.t.Helper()
+	r := c.get("/projects")
+	if r.StatusCode != http.StatusOK {
+		c.t.Fatalf("GET /projects: %d", r.StatusCode)
+	}
+	return find(c.t, metaCSRF, r.body)
+}
+
+func wantStatus(t *testing.T, r response, want int) {
+	t.Helper()
+	if r.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d\n%s", r.Request.Method, r.Request.URL, r.StatusCode, want, r.body)
+	}
+}
+
+func wantContains(t *testing.T, body string, subs ...string) {
+	t.Helper()
+	for _, s := range subs {
+		if !strings.Contains(body, s) {
+			t.Fatalf("page does not contain %q:\n%s", s, body)
+		}
+	}
+}
+
+func wantNotContains(t *testing.T, body string, subs ...string) {
+	t.Helper()
+	for _, s := range subs {
+		if strings.Contains(body, s) {
+			t.Fatalf("page contains %q:\n%s", s, body)
+		}
+	}
+}
+
+func setCookieFor(r response, name string) *http.Cookie {
+	for _, ck := range r.Cookies() {
+		if ck.Name == name {
+			return ck
+		}
+	}
+	return nil
+}
