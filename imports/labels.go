@@ -48,22 +48,10 @@ func (r *Runner) ImportLabels(ctx context.Context, orgID, userID, projectID stri
 	}
 	reset()
 	commit := func() error {
-		if len(ups) > 0 {
-			unmatched, err := r.cfg.Store.ApplyLabels(ctx, orgID, projectID, userID, ups)
-			if err != nil {
-				return err
-			}
-			batch.Delta.Updated += int64(len(ups) - len(unmatched))
-			for _, i := range unmatched {
-				u := ups[i]
-				batch.Delta.Valid--
-				batch.Delta.Invalid++
-				batch.Errors = append(batch.Errors, labelhub.ImportError{Index: u.Index, Path: fmt.Sprintf("[%d].externalId", u.Index),
-					Message: fmt.Sprintf("no asset of this project has externalId %q", u.ExternalID)})
-			}
-		}
+		// The answers, what they replace (for a rollback), the counts and
+		// the errors go in one transaction.
 		batch.NextIndex, batch.Now = index, nowUTC()
-		if _, err := r.cfg.Store.CommitImportBatch(ctx, batch); err != nil {
+		if _, _, err := r.cfg.Store.CommitLabelBatch(ctx, batch, userID, ups); err != nil {
 			return err
 		}
 		reset()

@@ -21,6 +21,12 @@ type Store interface {
 	labelhub.ImportStore
 	labelhub.AssetStore
 	labelhub.ProjectStore
+	// CommitLabelBatch sets the answers of a label import's entries,
+	// keeps the answers they replace for a rollback, and commits the
+	// batch, in one transaction; it returns the indexes of ups whose
+	// externalId names no asset of the project (counted invalid, with an
+	// error).
+	CommitLabelBatch(ctx context.Context, b labelhub.ImportBatch, userID string, ups []labelhub.LabelUpdate) ([]int, labelhub.ImportCounts, error)
 }
 
 // Config configures a Runner.

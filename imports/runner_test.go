@@ -3,6 +3,7 @@ package imports_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,6 +27,8 @@ type env struct {
 	user    labelhub.User
 	project labelhub.Project
 	spool   string
+	dsn     string
+	raw     *sql.DB // see db
 }
 
 func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
@@ -49,7 +52,7 @@ func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			fn(t, &env{t: t, s: s, org: org, user: user, project: p, spool: t.TempDir()})
+			fn(t, &env{t: t, s: s, org: org, user: user, project: p, spool: t.TempDir(), dsn: dsn})
 		})
 	}
 }

@@ -3,9 +3,14 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // bulk is a multi-row INSERT: one statement inserts up to rowsPer rows,
@@ -15,6 +20,8 @@ type bulk struct {
 	head   string // INSERT INTO t (a, b, c) VALUES
 	tail   string // ON CONFLICT … or ""
 	ncols  int
+	table  string
+	cols   []string
 	cached sync.Map // bulkKey → SQL text
 }
 
@@ -26,7 +33,11 @@ type bulkKey struct {
 const bulkRows = 100
 
 func newBulk(table, cols, tail string) *bulk {
-	return &bulk{head: "INSERT INTO " + table + " (" + cols + ") VALUES ", tail: tail, ncols: strings.Count(cols, ",") + 1}
+	b := &bulk{head: "INSERT INTO " + table + " (" + cols + ") VALUES ", tail: tail, ncols: strings.Count(cols, ",") + 1, table: table}
+	for _, c := range strings.Split(cols, ",") {
+		b.cols = append(b.cols, strings.TrimSpace(c))
+	}
+	return b
 }
 
 // sql is the statement for rows rows. qmark selects anonymous "?"
@@ -98,11 +109,174 @@ func (b *bulk) exec(ctx context.Context, tx *sql.Tx, qmark bool, args []any) err
 	return nil
 }
 
+// copier writes rows into a table with PostgreSQL's COPY (much less work
+// for the server than multi-row INSERTs: no SQL text to parse, no
+// parameters to bind), inside the transaction of the batch.
+type copier func(ctx context.Context, table string, cols []string, src pgx.CopyFromSource) error
+
+// sharedBulk is a multi-row INSERT of rows that share the values of some
+// columns (the batch's organisation, project, import, time). On SQLite the
+// shared values are bound once per statement instead of once per row:
+//
+//	INSERT INTO t (v1, v2, s1) SELECT column1, column2, ? FROM (VALUES (?, ?), (?, ?)) WHERE true
+//
+// (anonymous parameters are numbered in the order of the text, so the
+// shared values come first). On PostgreSQL the rows are copied with COPY.
+type sharedBulk struct {
+	table        string
+	vars, shared []string
+	full         *bulk    // every column per row, "$n" parameters
+	cached       sync.Map // rows → SQL text (SQLite)
+}
+
+func newSharedBulk(table, vars, shared string) *sharedBulk {
+	b := &sharedBulk{table: table, full: newBulk(table, vars+", "+shared, "")}
+	for _, c := range strings.Split(vars, ",") {
+		b.vars = append(b.vars, strings.TrimSpace(c))
+	}
+	for _, c := range strings.Split(shared, ",") {
+		b.shared = append(b.shared, strings.TrimSpace(c))
+	}
+	return b
+}
+
+func (b *sharedBulk) sql(rows int) string {
+	if q, ok := b.cached.Load(rows); ok {
+		return q.(string)
+	}
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO " + b.table + " (" + strings.Join(b.vars, ", ") + ", " + strings.Join(b.shared, ", ") + ") SELECT ")
+	for i := range b.vars {
+		fmt.Fprintf(&sb, "column%d, ", i+1)
+	}
+	for i := range b.shared {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteByte('?')
+	}
+	sb.WriteString(" FROM (VALUES ")
+	row := "(" + strings.Repeat("?,", len(b.vars)-1) + "?)"
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(row)
+	}
+	sb.WriteString(") WHERE true")
+	q := sb.String()
+	b.cached.Store(rows, q)
+	return q
+}
+
+// insert writes the rows whose own values are args, len(vars) per row,
+// each with the shared values: with cp (COPY) when it is not nil, else
+// with multi-row INSERTs of bulkRows rows.
+func (b *sharedBulk) insert(ctx context.Context, tx *sql.Tx, sqlite bool, cp copier, shared, args []any) error {
+	nv := len(b.vars)
+	if len(args) == 0 {
+		return nil
+	}
+	if cp != nil {
+		return cp(ctx, b.table, b.full.cols, &flatRows{args: args, n: nv, shared: shared})
+	}
+	if !sqlite {
+		all := make([]any, 0, len(args)/nv*(nv+len(shared)))
+		for i := 0; i < len(args); i += nv {
+			all = append(append(all, args[i:i+nv]...), shared...)
+		}
+		return b.full.exec(ctx, tx, false, all)
+	}
+	rows := len(args) / nv
+	buf := make([]any, 0, len(shared)+min(rows, bulkRows)*nv)
+	var stmt *sql.Stmt
+	for start := 0; start < rows; start += bulkRows {
+		n := min(bulkRows, rows-start)
+		buf = append(append(buf[:0], shared...), args[start*nv:(start+n)*nv]...)
+		if n == bulkRows {
+			if stmt == nil {
+				var err error
+				if stmt, err = tx.PrepareContext(ctx, b.sql(n)); err != nil {
+					return err
+				}
+				defer stmt.Close()
+			}
+			if _, err := stmt.ExecContext(ctx, buf...); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, b.sql(n), buf...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flatRows is a pgx.CopyFromSource over values laid out n per row, each
+// row followed by the shared values.
+type flatRows struct {
+	args, shared, row []any
+	n, i              int
+}
+
+func (r *flatRows) Next() bool {
+	if r.i*r.n >= len(r.args) {
+		return false
+	}
+	r.i++
+	return true
+}
+
+// Values returns the current row; pgx encodes it before asking for the
+// next, so one slice serves every row.
+func (r *flatRows) Values() ([]any, error) {
+	r.row = append(append(r.row[:0], r.args[(r.i-1)*r.n:r.i*r.n]...), r.shared...)
+	return r.row, nil
+}
+
+func (r *flatRows) Err() error { return nil }
+
+// copyTx runs fn in a transaction on one PostgreSQL connection, with a
+// copier that runs COPY on the same connection (so in the transaction),
+// committing when fn returns nil.
+func (s *Store) copyTx(ctx context.Context, fn func(tx *sql.Tx, cp copier) error) error {
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	cp := func(ctx context.Context, table string, cols []string, src pgx.CopyFromSource) error {
+		return c.Raw(func(dc any) error {
+			pc, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return fmt.Errorf("COPY needs a pgx connection, not %T", dc)
+			}
+			_, err := pc.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, src)
+			return err
+		})
+	}
+	if err := fn(tx, cp); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// The rows of an import batch. Columns left out take their defaults
+// (probe_error ”, version 1, updated_by ”, …).
 var (
-	assetInsert = newBulk("assets", "id, org_id, project_id, external_id, type, data, doc, storage_id, import_id, probe_state, probe_error, created_at", "")
-	taskInsert  = newBulk("tasks", "id, org_id, project_id, asset_id, stage_id, answer, version, created_at, updated_at, updated_by", "")
-	linkInsert  = newBulk("asset_batches", "batch_id, asset_id, project_id", "ON CONFLICT DO NOTHING")
+	assetInsert = newSharedBulk("assets", "id, external_id, type, data, doc, storage_id, probe_state", "org_id, project_id, import_id, created_at")
+	taskInsert  = newSharedBulk("tasks", "id, asset_id, answer", "org_id, project_id, stage_id, created_at, updated_at")
+	// The links of new assets cannot conflict (insertAssets leaves out
+	// repeated batches of an asset).
+	linkInsert  = newSharedBulk("asset_batches", "batch_id, asset_id", "project_id")
 	errorInsert = newBulk("import_errors", "import_id, seq, item_index, line, path, message", "")
+	seenInsert  = newBulk("import_seen", "import_id, external_id", "ON CONFLICT DO NOTHING")
 )
 
 // placeholders returns "$from, $from+1, …" n times.
@@ -116,4 +290,78 @@ func placeholders(from, n int) string {
 		sb.WriteString(strconv.Itoa(from + i))
 	}
 	return sb.String()
+}
+
+// walCheckpointer copies the WAL of a SQLite database into the database
+// file on a pool connection, in the background, after each import batch:
+// the bulk connection's commits then find the frames already copied when
+// they reach wal_autocheckpoint (bulkCheckpointPages), so that work leaves
+// the import's writer (the serial part of an import) for the other cores.
+// The WAL still restarts as before: the writer's own checkpoint, now with
+// little left to copy, completes it. The goroutine ends after a second
+// without batches.
+type walCheckpointer struct {
+	mu      sync.Mutex
+	running bool
+	kicked  bool
+	closed  bool
+	done    chan struct{} // closed when the running goroutine ends
+}
+
+// checkpointSoon asks for a passive checkpoint of s's WAL.
+func (s *Store) checkpointSoon() {
+	if s.postgres {
+		return
+	}
+	c := &s.ckpt
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.kicked = true
+	if c.running || c.closed {
+		return
+	}
+	c.running = true
+	c.done = make(chan struct{})
+	go s.checkpointLoop(c.done)
+}
+
+// close stops the goroutine and waits for it.
+func (c *walCheckpointer) close() {
+	c.mu.Lock()
+	c.closed = true
+	done := c.done
+	if !c.running {
+		done = nil
+	}
+	c.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+func (s *Store) checkpointLoop(done chan struct{}) {
+	defer close(done)
+	c := &s.ckpt
+	idle := time.Now()
+	for {
+		c.mu.Lock()
+		kicked := c.kicked && !c.closed
+		c.kicked = false
+		if c.closed || !kicked && time.Since(idle) > time.Second {
+			c.running = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		if !kicked {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		idle = time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// PASSIVE never waits for readers or the writer; an error (a
+		// checkpoint already running) only skips a turn.
+		_, _ = s.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		cancel()
+	}
 }

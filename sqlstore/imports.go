@@ -1,12 +1,14 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -144,6 +146,9 @@ func (s *Store) SetImportPhase(ctx context.Context, id, runner, phase string, re
 		if err := s.owned(tx.ExecContext(ctx, q, phase, micros(now()), id, runner)); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM import_seen WHERE import_id = $1`, id); err != nil {
+			return err
+		}
 		if reset {
 			_, err := tx.ExecContext(ctx, `DELETE FROM import_errors WHERE import_id = $1`, id)
 			return err
@@ -157,103 +162,162 @@ func (s *Store) SetImportPhase(ctx context.Context, id, runner, phase string, re
 // written in one transaction, so a crash never leaves half a batch and a
 // resume starts exactly at NextIndex.
 func (s *Store) CommitImportBatch(ctx context.Context, b labelhub.ImportBatch) (labelhub.ImportCounts, error) {
-	delta := b.Delta
-	err := s.bulkTx(ctx, func(tx *sql.Tx) error {
-		lock := ""
-		if s.postgres {
-			lock = " FOR UPDATE"
+	var delta labelhub.ImportCounts
+	fn := func(tx *sql.Tx, cp copier) error {
+		errCount, err := lockImport(ctx, tx, s.postgres, b)
+		if err != nil {
+			return err
 		}
-		var state, runner string
-		var errCount int64
-		if err := tx.QueryRowContext(ctx, `SELECT state, runner, error_count FROM imports WHERE id = $1`+lock, b.ImportID).Scan(&state, &runner, &errCount); err != nil {
-			return notFound(err, "import")
-		}
-		if state != string(labelhub.ImportRunning) || runner != b.Runner {
-			return errLost
-		}
-		delta = b.Delta
-		errs := b.Errors
-		inserts := b.Assets
-		var updates []labelhub.NewAsset
-		if len(inserts) > 0 && b.OnDuplicate != "" && b.OnDuplicate != labelhub.DuplicateAllow {
-			existing, err := existingExternalIDs(ctx, tx, b.ProjectID, inserts)
-			if err != nil {
-				return err
-			}
-			if len(existing) > 0 {
-				keep := make([]labelhub.NewAsset, 0, len(inserts))
-				for _, a := range inserts {
-					if !existing[a.ExternalID] {
-						keep = append(keep, a)
-						continue
-					}
-					switch b.OnDuplicate {
-					case labelhub.DuplicateSkip:
-						delta.Skipped++
-					case labelhub.DuplicateUpdate:
-						updates = append(updates, a)
-					default:
-						delta.Valid--
-						delta.Invalid++
-						errs = append(errs, labelhub.ImportError{Index: a.Index, Line: a.Line, Path: fmt.Sprintf("[%d].externalId", a.Index),
-							Message: fmt.Sprintf("an asset with externalId %q exists already in this project (onDuplicate=error)", a.ExternalID)})
-					}
-				}
-				inserts = keep
-			}
-		}
-		delta.Imported += int64(len(inserts))
-		delta.Updated += int64(len(updates))
-		if !b.DryRun {
-			if err := s.insertAssets(ctx, tx, b, inserts); err != nil {
-				return err
-			}
-			if err := s.updateAssets(ctx, tx, b, updates); err != nil {
-				return err
-			}
-		}
-		if len(errs) > 0 && errCount < labelhub.MaxImportErrors {
-			errs = errs[:min(len(errs), int(labelhub.MaxImportErrors-errCount))]
-			args := make([]any, 0, len(errs)*6)
-			for i, e := range errs {
-				args = append(args, b.ImportID, errCount+int64(i)+1, e.Index, e.Line, e.Path, e.Message)
-			}
-			if err := errorInsert.exec(ctx, tx, !s.postgres, args); err != nil {
-				return err
-			}
-			errCount += int64(len(errs))
-		}
-		t := micros(b.Now)
-		_, err := tx.ExecContext(ctx, `UPDATE imports SET received = received + $1, valid = valid + $2, imported = imported + $3,
-			updated = updated + $4, skipped = skipped + $5, invalid = invalid + $6, error_count = $7, next_index = $8,
-			updated_at = $9, heartbeat_at = $9 WHERE id = $10`,
-			delta.Received, delta.Valid, delta.Imported, delta.Updated, delta.Skipped, delta.Invalid, errCount, b.NextIndex, t, b.ImportID)
+		delta, err = s.commitBatch(ctx, tx, cp, b, errCount)
 		return err
-	})
+	}
+	if s.postgres && len(b.Assets) > 0 && !b.DryRun {
+		return delta, s.copyTx(ctx, fn)
+	}
+	err := s.bulkTx(ctx, func(tx *sql.Tx) error { return fn(tx, nil) })
+	if err == nil && len(b.Assets) > 0 {
+		s.checkpointSoon()
+	}
 	return delta, err
 }
 
-func existingExternalIDs(ctx context.Context, tx *sql.Tx, projectID string, assets []labelhub.NewAsset) (map[string]bool, error) {
+// lockImport checks (and on PostgreSQL locks) that the import is running
+// and held by the batch's runner; it returns its error count.
+func lockImport(ctx context.Context, tx *sql.Tx, postgres bool, b labelhub.ImportBatch) (int64, error) {
+	lock := ""
+	if postgres {
+		lock = " FOR UPDATE"
+	}
+	var state, runner string
+	var errCount int64
+	if err := tx.QueryRowContext(ctx, `SELECT state, runner, error_count FROM imports WHERE id = $1`+lock, b.ImportID).Scan(&state, &runner, &errCount); err != nil {
+		return 0, notFound(err, "import")
+	}
+	if state != string(labelhub.ImportRunning) || runner != b.Runner {
+		return 0, errLost
+	}
+	return errCount, nil
+}
+
+// duplicate messages: the same for a dry run and a real run.
+func dupMessage(externalID string, earlierItem bool) string {
+	if earlierItem {
+		return fmt.Sprintf("an earlier item of this import has externalId %q (onDuplicate=error)", externalID)
+	}
+	return fmt.Sprintf("an asset with externalId %q exists already in this project (onDuplicate=error)", externalID)
+}
+
+// commitBatch writes batch b in tx; cp, when not nil, copies the new rows
+// with COPY (PostgreSQL).
+func (s *Store) commitBatch(ctx context.Context, tx *sql.Tx, cp copier, b labelhub.ImportBatch, errCount int64) (labelhub.ImportCounts, error) {
+	delta := b.Delta
+	errs := b.Errors
+	inserts := b.Assets
+	var updates []labelhub.NewAsset
+	if len(inserts) > 0 && b.OnDuplicate != "" && b.OnDuplicate != labelhub.DuplicateAllow {
+		existing, err := existingExternalIDs(ctx, tx, b.ProjectID, b.ImportID, inserts)
+		if err != nil {
+			return delta, err
+		}
+		if b.DryRun {
+			// Nothing of a dry run is in assets: earlier batches of the
+			// file are in import_seen.
+			if err := seenExternalIDs(ctx, tx, b.ImportID, inserts, existing); err != nil {
+				return delta, err
+			}
+		}
+		if len(existing) > 0 {
+			keep := make([]labelhub.NewAsset, 0, len(inserts))
+			for _, a := range inserts {
+				own, dup := existing[a.ExternalID]
+				if !dup {
+					keep = append(keep, a)
+					continue
+				}
+				switch b.OnDuplicate {
+				case labelhub.DuplicateSkip:
+					delta.Skipped++
+				case labelhub.DuplicateUpdate:
+					updates = append(updates, a)
+				default:
+					delta.Valid--
+					delta.Invalid++
+					errs = append(errs, labelhub.ImportError{Index: a.Index, Line: a.Line, Path: fmt.Sprintf("[%d].externalId", a.Index),
+						Message: dupMessage(a.ExternalID, own)})
+				}
+			}
+			inserts = keep
+		}
+		if b.DryRun && len(inserts) > 0 {
+			args := make([]any, 0, 2*len(inserts))
+			for _, a := range inserts {
+				args = append(args, b.ImportID, a.ExternalID)
+			}
+			if err := seenInsert.exec(ctx, tx, !s.postgres, args); err != nil {
+				return delta, err
+			}
+		}
+	}
+	delta.Imported += int64(len(inserts))
+	delta.Updated += int64(len(updates))
+	if !b.DryRun {
+		if err := s.insertAssets(ctx, tx, cp, b, inserts); err != nil {
+			return delta, err
+		}
+		if err := s.updateAssets(ctx, tx, b, updates); err != nil {
+			return delta, err
+		}
+	}
+	if len(errs) > len(b.Errors) {
+		// Duplicates found here join the batch's errors in item order.
+		errs = slices.Clone(errs)
+		slices.SortStableFunc(errs, func(x, y labelhub.ImportError) int { return cmp.Compare(x.Index, y.Index) })
+	}
+	if len(errs) > 0 && errCount < labelhub.MaxImportErrors {
+		errs = errs[:min(len(errs), int(labelhub.MaxImportErrors-errCount))]
+		args := make([]any, 0, len(errs)*6)
+		for i, e := range errs {
+			args = append(args, b.ImportID, errCount+int64(i)+1, e.Index, e.Line, e.Path, e.Message)
+		}
+		if err := errorInsert.exec(ctx, tx, !s.postgres, args); err != nil {
+			return delta, err
+		}
+		errCount += int64(len(errs))
+	}
+	t := micros(b.Now)
+	_, err := tx.ExecContext(ctx, `UPDATE imports SET received = received + $1, valid = valid + $2, imported = imported + $3,
+		updated = updated + $4, skipped = skipped + $5, invalid = invalid + $6, error_count = $7, next_index = $8,
+		updated_at = $9, heartbeat_at = $9 WHERE id = $10`,
+		delta.Received, delta.Valid, delta.Imported, delta.Updated, delta.Skipped, delta.Invalid, errCount, b.NextIndex, t, b.ImportID)
+	return delta, err
+}
+
+// existingExternalIDs returns the externalIds of assets that the project
+// has already, each with true when all its assets were added by import
+// importID (an earlier batch of the same file).
+func existingExternalIDs(ctx context.Context, tx *sql.Tx, projectID, importID string, assets []labelhub.NewAsset) (map[string]bool, error) {
 	found := map[string]bool{}
 	const chunk = 500
 	for start := 0; start < len(assets); start += chunk {
 		part := assets[start:min(start+chunk, len(assets))]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, projectID)
+		args := make([]any, 0, len(part)+2)
+		args = append(args, projectID, importID)
 		for _, a := range part {
 			args = append(args, a.ExternalID)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT external_id FROM assets WHERE project_id = $1 AND external_id IN (`+placeholders(2, len(part))+`)`, args...)
+		rows, err := tx.QueryContext(ctx, `SELECT external_id, MIN(CASE WHEN import_id = $2 THEN 1 ELSE 0 END) FROM assets
+			WHERE project_id = $1 AND external_id IN (`+placeholders(3, len(part))+`) GROUP BY external_id`, args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
 			var id string
-			if err := rows.Scan(&id); err != nil {
+			var own int
+			if err := rows.Scan(&id, &own); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			found[id] = true
+			found[id] = own == 1
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -263,27 +327,60 @@ func existingExternalIDs(ctx context.Context, tx *sql.Tx, projectID string, asse
 	return found, nil
 }
 
-func (s *Store) insertAssets(ctx context.Context, tx *sql.Tx, b labelhub.ImportBatch, list []labelhub.NewAsset) error {
+// seenExternalIDs adds to found (as earlier items of the import) the
+// externalIds of assets that earlier batches of a dry run have seen.
+func seenExternalIDs(ctx context.Context, tx *sql.Tx, importID string, assets []labelhub.NewAsset, found map[string]bool) error {
+	const chunk = 500
+	for start := 0; start < len(assets); start += chunk {
+		part := assets[start:min(start+chunk, len(assets))]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, importID)
+		for _, a := range part {
+			args = append(args, a.ExternalID)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT external_id FROM import_seen WHERE import_id = $1 AND external_id IN (`+placeholders(2, len(part))+`)`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			if _, ok := found[id]; !ok {
+				found[id] = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) insertAssets(ctx context.Context, tx *sql.Tx, cp copier, b labelhub.ImportBatch, list []labelhub.NewAsset) error {
 	if len(list) == 0 {
 		return nil
 	}
 	t := micros(b.Now)
-	args := make([]any, 0, len(list)*assetInsert.ncols)
+	args := make([]any, 0, len(list)*len(assetInsert.vars))
 	links := 0
 	for i := range list {
 		a := &list[i]
-		args = append(args, a.ID, b.OrgID, b.ProjectID, a.ExternalID, string(a.Type), a.Data, a.Doc, a.StorageID, b.ImportID, a.ProbeState, "", t)
+		args = append(args, a.ID, a.ExternalID, string(a.Type), a.Data, a.Doc, a.StorageID, a.ProbeState)
 		links += len(a.BatchIDs)
 	}
-	if err := assetInsert.exec(ctx, tx, !s.postgres, args); err != nil {
+	if err := assetInsert.insert(ctx, tx, !s.postgres, cp, []any{b.OrgID, b.ProjectID, b.ImportID, t}, args); err != nil {
 		return err
 	}
 	args = args[:0]
 	for i := range list {
 		a := &list[i]
-		args = append(args, labelhub.NewID(), b.OrgID, b.ProjectID, a.ID, b.StageID, a.Answer, 1, t, t, "")
+		args = append(args, labelhub.NewID(), a.ID, a.Answer)
 	}
-	if err := taskInsert.exec(ctx, tx, !s.postgres, args); err != nil {
+	if err := taskInsert.insert(ctx, tx, !s.postgres, cp, []any{b.OrgID, b.ProjectID, b.StageID, t, t}, args); err != nil {
 		return err
 	}
 	if links == 0 {
@@ -291,27 +388,43 @@ func (s *Store) insertAssets(ctx context.Context, tx *sql.Tx, b labelhub.ImportB
 	}
 	args = args[:0]
 	for i := range list {
-		for _, bid := range list[i].BatchIDs {
-			args = append(args, bid, list[i].ID, b.ProjectID)
+		ids := list[i].BatchIDs
+		for k, bid := range ids {
+			if slices.Contains(ids[:k], bid) {
+				continue // one link per batch
+			}
+			args = append(args, bid, list[i].ID)
 		}
 	}
-	return linkInsert.exec(ctx, tx, !s.postgres, args)
+	return linkInsert.insert(ctx, tx, !s.postgres, cp, []any{b.ProjectID}, args)
 }
 
 // updateAssets gives every asset of the project with each update's
 // externalId the update's content (onDuplicate=update) and adds the
-// update's batches; pre-labels replace the task's answer.
+// update's batches; pre-labels replace the task's answer. The state before
+// the import of each asset it did not add goes to import_undo, and the
+// links it adds to import_undo_links, in the same transaction, so that a
+// rollback restores them.
 func (s *Store) updateAssets(ctx context.Context, tx *sql.Tx, b labelhub.ImportBatch, list []labelhub.NewAsset) error {
 	if len(list) == 0 {
 		return nil
 	}
 	t := micros(b.Now)
 	for _, a := range list {
+		if err := saveUndo(ctx, tx, b.ImportID, b.ProjectID, a.ExternalID, true, a.Answer != ""); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE assets SET type = $1, data = $2, doc = $3, storage_id = $4, probe_state = $5, probe_error = ''
 			WHERE project_id = $6 AND external_id = $7`, string(a.Type), a.Data, a.Doc, a.StorageID, a.ProbeState, b.ProjectID, a.ExternalID); err != nil {
 			return err
 		}
 		for _, bid := range a.BatchIDs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO import_undo_links (import_id, batch_id, asset_id)
+				SELECT $1, $2, a.id FROM assets a WHERE a.project_id = $3 AND a.external_id = $4 AND a.import_id <> $1
+				AND NOT EXISTS (SELECT 1 FROM asset_batches ab WHERE ab.batch_id = $2 AND ab.asset_id = a.id)
+				ON CONFLICT DO NOTHING`, b.ImportID, bid, b.ProjectID, a.ExternalID); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO asset_batches (batch_id, asset_id, project_id)
 				SELECT $1, id, project_id FROM assets WHERE project_id = $2 AND external_id = $3 ON CONFLICT DO NOTHING`, bid, b.ProjectID, a.ExternalID); err != nil {
 				return err
@@ -325,6 +438,138 @@ func (s *Store) updateAssets(ctx context.Context, tx *sql.Tx, b labelhub.ImportB
 		}
 	}
 	return nil
+}
+
+// saveUndo records in import_undo the current state of the project's
+// assets with externalID that the import did not add, unless the import
+// changed them before (the first state is the one before the import);
+// asset and answer say which parts the import is about to change.
+func saveUndo(ctx context.Context, tx *sql.Tx, importID, projectID, externalID string, asset, answer bool) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO import_undo (import_id, asset_id, type, data, doc, storage_id, probe_state, probe_error, answer, asset_set, answer_set)
+		SELECT $1, a.id, a.type, a.data, a.doc, a.storage_id, a.probe_state, a.probe_error, COALESCE(t.answer, ''), $2, $3
+		FROM assets a LEFT JOIN tasks t ON t.asset_id = a.id
+		WHERE a.project_id = $4 AND a.external_id = $5 AND a.import_id <> $1
+		ON CONFLICT (import_id, asset_id) DO UPDATE SET asset_set = (import_undo.asset_set OR excluded.asset_set),
+			answer_set = (import_undo.answer_set OR excluded.answer_set)`, importID, asset, answer, projectID, externalID)
+	return err
+}
+
+// CommitLabelBatch sets the answers of the tasks of the assets named by
+// ups (a label import), recording the answers before the import in
+// import_undo, and commits the batch (counts, errors, next index) in the
+// same transaction. It returns the indexes of the updates whose
+// externalId names no asset of the project; they count as invalid.
+func (s *Store) CommitLabelBatch(ctx context.Context, b labelhub.ImportBatch, userID string, ups []labelhub.LabelUpdate) ([]int, labelhub.ImportCounts, error) {
+	var unmatched []int
+	var delta labelhub.ImportCounts
+	err := s.bulkTx(ctx, func(tx *sql.Tx) error {
+		unmatched = unmatched[:0]
+		errCount, err := lockImport(ctx, tx, s.postgres, b)
+		if err != nil {
+			return err
+		}
+		batch := b
+		batch.Errors = append([]labelhub.ImportError(nil), b.Errors...)
+		t := micros(b.Now)
+		for i, u := range ups {
+			if err := saveUndo(ctx, tx, b.ImportID, b.ProjectID, u.ExternalID, false, true); err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE tasks SET answer = $1, version = version + 1, updated_at = $2, updated_by = $3
+				WHERE project_id = $4 AND org_id = $5 AND asset_id IN (SELECT id FROM assets WHERE project_id = $4 AND external_id = $6)`,
+				u.Answer, t, userID, b.ProjectID, b.OrgID, u.ExternalID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				unmatched = append(unmatched, i)
+				batch.Delta.Valid--
+				batch.Delta.Invalid++
+				batch.Errors = append(batch.Errors, labelhub.ImportError{Index: u.Index, Line: u.Line, Path: fmt.Sprintf("[%d].externalId", u.Index),
+					Message: fmt.Sprintf("no asset of this project has externalId %q", u.ExternalID)})
+			} else {
+				batch.Delta.Updated++
+			}
+		}
+		batch.Assets = nil
+		delta, err = s.commitBatch(ctx, tx, nil, batch, errCount)
+		return err
+	})
+	return unmatched, delta, err
+}
+
+// restoreUndo puts back up to limit assets and links an import changed
+// (import_undo, import_undo_links) and returns how many.
+func restoreUndo(ctx context.Context, tx *sql.Tx, orgID, id string, limit int) (int, error) {
+	type undo struct {
+		asset, typ, data, doc, storage, probe, probeErr, answer string
+		assetSet, answerSet                                     bool
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT asset_id, type, data, doc, storage_id, probe_state, probe_error, answer, asset_set, answer_set
+		FROM import_undo WHERE import_id = $1 LIMIT $2`, id, limit)
+	if err != nil {
+		return 0, err
+	}
+	var list []undo
+	for rows.Next() {
+		var u undo
+		if err := rows.Scan(&u.asset, &u.typ, &u.data, &u.doc, &u.storage, &u.probe, &u.probeErr, &u.answer, &u.assetSet, &u.answerSet); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		list = append(list, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	t := micros(now())
+	for _, u := range list {
+		if u.assetSet {
+			if _, err := tx.ExecContext(ctx, `UPDATE assets SET type = $1, data = $2, doc = $3, storage_id = $4, probe_state = $5, probe_error = $6
+				WHERE id = $7 AND org_id = $8`, u.typ, u.data, u.doc, u.storage, u.probe, u.probeErr, u.asset, orgID); err != nil {
+				return 0, err
+			}
+		}
+		if u.answerSet {
+			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET answer = $1, version = version + 1, updated_at = $2 WHERE asset_id = $3 AND org_id = $4`,
+				u.answer, t, u.asset, orgID); err != nil {
+				return 0, err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM import_undo WHERE import_id = $1 AND asset_id = $2`, id, u.asset); err != nil {
+			return 0, err
+		}
+	}
+	if len(list) > 0 {
+		return len(list), nil
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT batch_id, asset_id FROM import_undo_links WHERE import_id = $1 LIMIT $2`, id, limit)
+	if err != nil {
+		return 0, err
+	}
+	var links [][2]string
+	for rows.Next() {
+		var l [2]string
+		if err := rows.Scan(&l[0], &l[1]); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		links = append(links, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, l := range links {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM asset_batches WHERE batch_id = $1 AND asset_id = $2`, l[0], l[1]); err != nil {
+			return 0, err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM import_undo_links WHERE import_id = $1 AND batch_id = $2 AND asset_id = $3`, id, l[0], l[1]); err != nil {
+			return 0, err
+		}
+	}
+	return len(links), nil
 }
 
 // HeartbeatImport implements labelhub.ImportStore.
@@ -406,8 +651,16 @@ func (s *Store) ClaimImport(ctx context.Context, orgID, id, runner string, stale
 // FinishImport implements labelhub.ImportStore.
 func (s *Store) FinishImport(ctx context.Context, id, runner string, state labelhub.ImportState, msg string) error {
 	t := micros(now())
-	return s.owned(s.db.ExecContext(ctx, `UPDATE imports SET state = $1, error = $2, finished_at = $3, updated_at = $3
-		WHERE id = $4 AND runner = $5 AND state = 'running'`, string(state), msg, t, id, runner))
+	if err := s.owned(s.db.ExecContext(ctx, `UPDATE imports SET state = $1, error = $2, finished_at = $3, updated_at = $3
+		WHERE id = $4 AND runner = $5 AND state = 'running'`, string(state), msg, t, id, runner)); err != nil {
+		return err
+	}
+	if state == labelhub.ImportFailed {
+		return nil // a resume goes on with what the dry run saw
+	}
+	// The externalIds a dry run saw are of no use any more.
+	_, err := s.db.ExecContext(ctx, `DELETE FROM import_seen WHERE import_id = $1`, id)
+	return err
 }
 
 // ReleaseImport implements labelhub.ImportStore.
@@ -419,6 +672,12 @@ func (s *Store) ReleaseImport(ctx context.Context, id, runner string) error {
 func (s *Store) DeleteImportAssets(ctx context.Context, orgID, id string, limit int) (int, error) {
 	var n int
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// What the import changed is restored first, then what it added
+		// is deleted.
+		var err error
+		if n, err = restoreUndo(ctx, tx, orgID, id, limit); err != nil || n > 0 {
+			return err
+		}
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM assets WHERE import_id = $1 AND org_id = $2 LIMIT $3`, id, orgID, limit)
 		if err != nil {
 			return err

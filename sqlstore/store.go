@@ -30,6 +30,7 @@ type Store struct {
 	db       *sql.DB
 	postgres bool
 	bulk     bulkConn
+	ckpt     walCheckpointer // see bulk.go
 }
 
 // Open connects to dsn and applies pending migrations. A dsn starting with
@@ -47,6 +48,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
 		s.db.SetMaxOpenConns(16)
+		s.db.SetMaxIdleConns(16)
 		// Replicas starting together take turns at migrating.
 		locker, err := lock.NewPostgresSessionLocker()
 		if err != nil {
@@ -61,6 +63,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 		}
 		s.db.SetMaxOpenConns(8)
+		// Keep them open: database/sql keeps 2 idle by default, and opening
+		// a SQLite connection (pragmas, schema) costs more than a query.
+		s.db.SetMaxIdleConns(8)
 	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
@@ -81,6 +86,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.ckpt.close()
 	s.bulk.close()
 	return s.db.Close()
 }
