@@ -185,10 +185,18 @@ func (h *Hub) handle(c *conn, m *pluginproto.Message) {
 		if m.Total != nil {
 			pr.Total = *m.Total
 		}
-		if err := h.store.SetRunProgress(h.ctx, m.ID, c.id, pr); err != nil {
-			h.log.Error("run progress", "run", m.ID, "err", err)
-		}
-		h.notify(m.ID)
+		h.mu.Lock()
+		ar.run.Progress = pr
+		h.mu.Unlock()
+		id := m.ID
+		h.enqueue(&write{
+			apply: func(ctx context.Context, st labelhub.PluginStore) error { return st.SetRunProgress(ctx, id, c.id, pr) },
+			after: func(err error) {
+				if err != nil {
+					h.log.Error("run progress", "run", id, "err", err)
+				}
+				h.notify(id)
+			}})
 	case pluginproto.TypeResult:
 		res := m.Result
 		if len(res) == 0 {
@@ -225,10 +233,17 @@ func (h *Hub) appendLog(ar *activeRun, m *pluginproto.Message) {
 		rec = labelhub.RunLog{Seq: ar.logSeq, Time: at, Level: m.Level, Message: cut(m.Msg, pluginproto.MaxLogMessageBytes), Attrs: m.Attrs}
 	}
 	h.mu.Unlock()
-	if err := h.store.AppendRunLogs(h.ctx, ar.run.ID, []labelhub.RunLog{rec}); err != nil {
-		h.log.Error("run log", "run", ar.run.ID, "err", err)
-	}
-	h.notify(ar.run.ID)
+	id := ar.run.ID
+	h.enqueue(&write{
+		apply: func(ctx context.Context, st labelhub.PluginStore) error {
+			return st.AppendRunLogs(ctx, id, []labelhub.RunLog{rec})
+		},
+		after: func(err error) {
+			if err != nil {
+				h.log.Error("run log", "run", id, "err", err)
+			}
+			h.notify(id)
+		}})
 }
 
 // disconnect forgets the connection; its runs go to another instance, or
@@ -249,21 +264,41 @@ func (h *Hub) disconnect(c *conn, reason string) {
 	c.runs = map[string]*activeRun{}
 	h.mu.Unlock()
 	ctx := context.Background()
+	dones := make([]chan error, 0, len(runs))
 	for _, ar := range runs {
-		var err error
+		var apply func(ctx context.Context, st labelhub.PluginStore) error
 		switch {
 		case !ar.cancelAt.IsZero():
-			_, err = h.store.FinishRun(ctx, ar.run.ID, c.id, labelhub.RunCancelled, nil, ar.reason+"; "+reason)
+			apply = func(ctx context.Context, st labelhub.PluginStore) error {
+				_, err := st.FinishRun(ctx, ar.run.ID, c.id, labelhub.RunCancelled, nil, ar.reason+"; "+reason)
+				return err
+			}
 		case ar.run.Attempts < h.cfg.MaxAttempts && h.ctx.Err() == nil:
-			_, err = h.store.RequeueRun(ctx, ar.run.ID, c.id, time.Now().Add(h.cfg.QueueTimeout))
+			h.queuedHint.Store(true)
+			apply = func(ctx context.Context, st labelhub.PluginStore) error {
+				_, err := st.RequeueRun(ctx, ar.run.ID, c.id, time.Now().Add(h.cfg.QueueTimeout))
+				return err
+			}
 		case h.ctx.Err() != nil:
 			// The hub itself stops: leave the run to recovery by the next
 			// start or another replica.
 		default:
-			_, err = h.store.FinishRun(ctx, ar.run.ID, c.id, labelhub.RunFailed, nil,
-				fmt.Sprintf("%s during attempt %d of %d", reason, ar.run.Attempts, h.cfg.MaxAttempts))
+			apply = func(ctx context.Context, st labelhub.PluginStore) error {
+				_, err := st.FinishRun(ctx, ar.run.ID, c.id, labelhub.RunFailed, nil,
+					fmt.Sprintf("%s during attempt %d of %d", reason, ar.run.Attempts, h.cfg.MaxAttempts))
+				return err
+			}
 		}
-		if err != nil {
+		done := make(chan error, 1)
+		dones = append(dones, done)
+		if apply == nil {
+			done <- nil
+			continue
+		}
+		h.enqueue(&write{apply: apply, done: done})
+	}
+	for i, ar := range runs {
+		if err := <-dones[i]; err != nil {
 			h.log.Error("run of a disconnected instance", "run", ar.run.ID, "err", err)
 		}
 		h.notify(ar.run.ID)

@@ -9,6 +9,11 @@
 // one PostgreSQL database share them: each dispatches to its own
 // connections and claims a run with a conditional update.
 //
+// One writer goroutine commits the changes of many runs in one
+// transaction (group commit, BatchStore); a run is acknowledged to its
+// creator only once committed, and a run created while a local instance
+// has room is stored as running on it and assigned from memory.
+//
 // It speaks package pluginproto. It must not import httpapi, web or a
 // database driver.
 package pluginhub

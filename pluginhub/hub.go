@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -64,15 +65,45 @@ type Hub struct {
 	byPlugin map[string]map[*conn]bool // plugin id → its local connections
 	active   map[string]*activeRun     // runs held by local connections
 	changed  map[string]chan struct{}  // closed when a run changes here
+	finals   map[string]finalRun       // runs that ended here moments ago
+	ended    []string                  // ids in finals, oldest first
 	kick     chan struct{}
+	// queuedHint says the database may hold queued runs for local
+	// instances, so that a freed slot should look for them at once.
+	queuedHint atomic.Bool
+
+	// The writer (writer.go).
+	writes  chan *write
+	wmu     sync.RWMutex
+	wclosed bool
+	wwg     sync.WaitGroup
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
+// finalRun is a run as stored when it ended on this replica, kept briefly
+// for Wait so that a waiter need not read it back.
+type finalRun struct {
+	run labelhub.Run
+	at  time.Time
+}
+
+// localPolls is how many poll intervals a waiter for a run held here
+// goes without reading the database.
+const localPolls = 8
+
+// Ended runs are kept for their waiters for finalTTL, up to maxFinals
+// runs of at most maxFinalBytes of params, config, result and error each.
+const (
+	finalTTL      = 2 * time.Second
+	maxFinals     = 50_000
+	maxFinalBytes = 8 << 10
+)
+
 type activeRun struct {
-	run       labelhub.Run
+	run       labelhub.Run // as stored, kept current by this replica
 	conn      *conn
 	logSeq    int64
 	logLines  int
@@ -110,15 +141,19 @@ func New(cfg Config) *Hub {
 		cfg.MaxLogLines = pluginproto.DefaultMaxLogLines
 	}
 	h := &Hub{cfg: cfg, log: cfg.Logger, store: cfg.Store, conns: map[string]*conn{}, byPlugin: map[string]map[*conn]bool{},
-		active: map[string]*activeRun{}, changed: map[string]chan struct{}{}, kick: make(chan struct{}, 1)}
+		active: map[string]*activeRun{}, changed: map[string]chan struct{}{}, finals: map[string]finalRun{}, kick: make(chan struct{}, 1),
+		writes: make(chan *write, 4*maxBatch)}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.wwg.Add(1)
+	go h.writeLoop()
 	h.wg.Add(1)
 	go h.loop()
 	return h
 }
 
 // Close disconnects every plugin (their runs go back to the queue for
-// another replica or the next start) and stops the hub.
+// another replica or the next start), commits the writes queued so far
+// and stops the hub.
 func (h *Hub) Close() {
 	h.cancel()
 	h.mu.Lock()
@@ -131,6 +166,13 @@ func (h *Hub) Close() {
 		c.ws.Close(websocket.StatusGoingAway, "the hub is shutting down")
 	}
 	h.wg.Wait()
+	h.wmu.Lock()
+	if !h.wclosed {
+		h.wclosed = true
+		close(h.writes)
+	}
+	h.wmu.Unlock()
+	h.wwg.Wait()
 }
 
 // Config returns the configuration in effect, defaults filled in.
@@ -144,11 +186,57 @@ func (h *Hub) poke() {
 }
 
 // notify wakes whoever waits for a change of the run on this replica.
-func (h *Hub) notify(runID string) {
+func (h *Hub) notify(runID string) { h.settle(runID, nil) }
+
+// settle is notify for a run that ended as final (stored so): waiters find
+// it in memory.
+func (h *Hub) settle(runID string, final *labelhub.Run) {
 	h.mu.Lock()
+	if final != nil && len(h.finals) < maxFinals &&
+		len(final.Params)+len(final.ConfigJSON)+len(final.Result)+len(final.Error) <= maxFinalBytes {
+		// Kept even without a waiter yet: the caller of CreateRun
+		// usually waits right after, and a fast run may be over by then.
+		h.finals[runID] = finalRun{run: *final, at: time.Now()}
+		h.ended = append(h.ended, runID)
+	}
 	if ch, ok := h.changed[runID]; ok {
 		close(ch)
 		delete(h.changed, runID)
+	}
+	h.mu.Unlock()
+}
+
+// local returns the run as this replica knows it: held by a local
+// instance, or ended here moments ago.
+func (h *Hub) local(orgID, runID string) (labelhub.Run, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ar := h.active[runID]; ar != nil && ar.run.OrgID == orgID {
+		return ar.run, true
+	}
+	if f, ok := h.finals[runID]; ok && f.run.OrgID == orgID {
+		return f.run, true
+	}
+	return labelhub.Run{}, false
+}
+
+// pruneFinals forgets ended runs nobody came for.
+func (h *Hub) pruneFinals() {
+	h.mu.Lock()
+	n := 0
+	for _, id := range h.ended {
+		f, ok := h.finals[id]
+		if ok && time.Since(f.at) <= finalTTL {
+			break
+		}
+		if ok {
+			delete(h.finals, id)
+		}
+		n++
+	}
+	h.ended = h.ended[n:]
+	if len(h.ended) == 0 {
+		h.ended = nil // let the old array go
 	}
 	h.mu.Unlock()
 }
@@ -171,11 +259,13 @@ func (h *Hub) Changed(runID string) <-chan struct{} {
 func (h *Hub) PollInterval() time.Duration { return h.cfg.PollInterval }
 
 // CreateRun starts a run of a plugin for the actor and dispatches it at
-// once when a local instance has room.
+// once when a local instance has room: then the run is stored as running
+// on that instance in the first place (one write instead of two). It
+// returns once the run is committed, so a run it returned survives a
+// crash of the hub (recovery queues it again).
 func (h *Hub) CreateRun(ctx context.Context, a labelhub.Actor, pluginID string, in labelhub.RunInput) (labelhub.Run, error) {
-	p, err := h.store.GetPlugin(ctx, a.Org.ID, pluginID)
-	if err != nil {
-		return labelhub.Run{}, err
+	if !labelhub.ValidID(pluginID) {
+		return labelhub.Run{}, labelhub.NotFound("plugin")
 	}
 	if err := in.Validate(); err != nil {
 		return labelhub.Run{}, err
@@ -184,38 +274,83 @@ func (h *Hub) CreateRun(ctx context.Context, a labelhub.Actor, pluginID string, 
 		return labelhub.Run{}, labelhub.NotFound("project")
 	}
 	t := time.Now().UTC().Truncate(time.Microsecond)
-	r := labelhub.Run{ID: labelhub.NewID(), OrgID: a.Org.ID, PluginID: p.ID, ProjectID: in.ProjectID, State: labelhub.RunQueued,
-		ConfigJSON: p.DefaultConfig, Params: in.Params, RunBy: a.User.ID, CreatedAt: t, UpdatedAt: t, Deadline: t.Add(h.cfg.QueueTimeout)}
-	if in.ConfigJSON != nil {
-		r.ConfigJSON = *in.ConfigJSON
-	}
+	r := labelhub.Run{ID: labelhub.NewID(), OrgID: a.Org.ID, PluginID: pluginID, ProjectID: in.ProjectID, State: labelhub.RunQueued,
+		Params: in.Params, RunBy: a.User.ID, CreatedAt: t, UpdatedAt: t, Deadline: t.Add(h.cfg.QueueTimeout)}
 	if len(r.Params) == 0 || string(r.Params) == "null" {
 		r.Params = json.RawMessage(`{}`)
 	}
 	token := h.cfg.NewToken()
-	if err := h.store.CreateRun(ctx, r, token); err != nil {
+	// A slot is reserved before the plugin is looked up, so that both the
+	// lookup and the insert go in one batch; only connections of that very
+	// plugin id have slots, and a lookup that fails frees it.
+	c := h.freeConn(pluginID)
+	if c != nil {
+		r.State, r.InstanceID, r.Attempts, r.StartedAt = labelhub.RunRunning, c.id, 1, &t
+		r.Deadline = t.Add(h.cfg.RunTimeout).Truncate(time.Microsecond)
+	}
+	err := h.write(func(ctx context.Context, st labelhub.PluginStore) error {
+		if pc, ok := st.(pluginRunCreator); ok {
+			cfg, err := pc.CreatePluginRun(ctx, r, in.ConfigJSON, token)
+			r.ConfigJSON = cfg
+			return err
+		}
+		p, err := st.GetPlugin(ctx, a.Org.ID, pluginID)
+		if err != nil {
+			return err
+		}
+		r.ConfigJSON = p.DefaultConfig
+		if in.ConfigJSON != nil {
+			r.ConfigJSON = *in.ConfigJSON
+		}
+		return st.CreateRun(ctx, r, token)
+	})
+	if err != nil {
+		if c != nil {
+			h.mu.Lock()
+			c.reserved--
+			h.mu.Unlock()
+		}
 		return labelhub.Run{}, err
 	}
-	if c := h.freeConn(p.ID); c != nil {
-		h.assign(ctx, c, r, token)
-	} else {
+	if c == nil {
+		h.queuedHint.Store(true)
 		h.poke()
+		return r, nil
 	}
-	return h.store.GetRun(ctx, a.Org.ID, r.ID)
+	if !h.start(c, r, token, 0) {
+		return h.store.GetRun(ctx, a.Org.ID, r.ID)
+	}
+	return r, nil
 }
 
 // Wait blocks until the run is final or ctx ends, and returns the run as
-// it is then.
+// it is then. A run held or ended on this replica is looked up in memory;
+// other runs are read from the database at every change signalled here
+// and every poll interval, and local ones every localPolls intervals too
+// (another replica may time a run out).
 func (h *Hub) Wait(ctx context.Context, orgID, runID string) (labelhub.Run, error) {
-	for {
+	timer := time.NewTimer(h.cfg.PollInterval)
+	defer timer.Stop()
+	fromDB := false
+	for polls := 0; ; {
 		ch := h.Changed(runID)
-		r, err := h.store.GetRun(ctx, orgID, runID)
-		if err != nil || r.State.Final() {
-			return r, err
+		r, ok := h.local(orgID, runID)
+		if !ok || fromDB {
+			var err error
+			if r, err = h.store.GetRun(ctx, orgID, runID); err != nil {
+				return r, err
+			}
+		}
+		if r.State.Final() {
+			return r, nil
 		}
 		select {
 		case <-ch:
-		case <-time.After(h.cfg.PollInterval):
+			fromDB = false
+		case <-timer.C:
+			polls++
+			fromDB = polls%localPolls == 0
+			timer.Reset(h.cfg.PollInterval)
 		case <-ctx.Done():
 			return r, nil
 		}
@@ -275,40 +410,33 @@ func (h *Hub) freeConn(pluginID string) *conn {
 	return best
 }
 
-// assign claims run r for c (which holds a reserved slot) and sends it.
-func (h *Hub) assign(ctx context.Context, c *conn, r labelhub.Run, token string) bool {
-	deadline := time.Now().Add(h.cfg.RunTimeout)
-	claimed, ok, err := h.store.ClaimRun(ctx, r.ID, c.id, deadline)
+// start makes r, stored as running on c (which holds a reserved slot),
+// active here and sends it; false when c went meanwhile (the run is back
+// in the queue then) or the send failed (c closes and its runs go back).
+func (h *Hub) start(c *conn, r labelhub.Run, token string, logSeq int64) bool {
 	h.mu.Lock()
 	c.reserved--
-	if err != nil || !ok || c.gone {
+	if c.gone {
 		h.mu.Unlock()
+		// Claimed by a connection that just went: back to the queue.
+		err := h.write(func(ctx context.Context, st labelhub.PluginStore) error {
+			_, err := st.RequeueRun(ctx, r.ID, c.id, time.Now().Add(h.cfg.QueueTimeout))
+			return err
+		})
 		if err != nil {
-			h.log.Error("claim run", "run", r.ID, "err", err)
+			h.log.Error("requeue run", "run", r.ID, "err", err)
 		}
-		if ok && c.gone {
-			// Claimed by a connection that just went: back to the queue.
-			_, _ = h.store.RequeueRun(context.Background(), r.ID, c.id, time.Now().Add(h.cfg.QueueTimeout))
-			h.poke()
-		}
+		h.queuedHint.Store(true)
+		h.poke()
 		return false
 	}
-	seq, _ := h.store.LastRunLogSeq(ctx, r.ID)
-	ar := &activeRun{run: claimed, conn: c, logSeq: seq, logLines: int(seq)}
+	ar := &activeRun{run: r, conn: c, logSeq: logSeq, logLines: int(logSeq)}
 	c.runs[r.ID] = ar
 	h.active[r.ID] = ar
 	h.mu.Unlock()
-	if token == "" {
-		// A run taken from the queue: its token was made by whoever created
-		// it and only the hash is stored, so a fresh one replaces it.
-		token = h.cfg.NewToken()
-		if err := h.setToken(ctx, r.ID, token); err != nil {
-			h.log.Error("run token", "run", r.ID, "err", err)
-		}
-	}
 	msg := &pluginproto.Message{Type: pluginproto.TypeAssign, ID: r.ID, Run: &pluginproto.Run{
 		Session: r.ID, PluginID: c.plugin.ID, PluginType: string(c.plugin.Type), ProjectID: r.ProjectID, OrgID: r.OrgID, RunBy: r.RunBy,
-		ConfigJSON: r.ConfigJSON, Batches: batchesOf(r.Params), APIKey: token, Attempt: claimed.Attempts, Deadline: deadline.UTC(), Params: r.Params}}
+		ConfigJSON: r.ConfigJSON, Batches: batchesOf(r.Params), APIKey: token, Attempt: r.Attempts, Deadline: r.Deadline.UTC(), Params: r.Params}}
 	if err := c.send(msg); err != nil {
 		h.log.Warn("send run.assign", "run", r.ID, "instance", c.id, "err", err)
 		c.closeWith(websocket.StatusInternalError, "could not send run.assign")
@@ -316,6 +444,61 @@ func (h *Hub) assign(ctx context.Context, c *conn, r labelhub.Run, token string)
 	}
 	h.notify(r.ID)
 	return true
+}
+
+// claim is a queued run being claimed for a local connection.
+type claim struct {
+	c       *conn
+	run     labelhub.Run
+	token   string
+	claimed bool
+	logSeq  int64
+	done    chan error
+}
+
+// claimQueued claims queued runs (read from the database) for local
+// connections holding reserved slots, in one batch, and starts those it
+// got. A run taken from the queue gets a fresh token: whoever created it
+// kept only the hash.
+func (h *Hub) claimQueued(cs []*claim) {
+	for _, cl := range cs {
+		cl.token = h.cfg.NewToken()
+		cl.done = make(chan error, 1)
+		deadline := time.Now().Add(h.cfg.RunTimeout)
+		h.enqueue(&write{done: cl.done, apply: func(ctx context.Context, st labelhub.PluginStore) error {
+			r, ok, err := st.ClaimRun(ctx, cl.run.ID, cl.c.id, deadline)
+			cl.claimed = ok
+			if err != nil || !ok {
+				return err
+			}
+			cl.run = r
+			ts, ok := st.(TokenSetter)
+			if !ok {
+				return errors.New("the store cannot replace run tokens")
+			}
+			if err := ts.SetRunToken(ctx, r.ID, cl.token); err != nil {
+				return err
+			}
+			cl.logSeq = 0
+			if r.Attempts > 1 {
+				// Logs of earlier attempts stay; numbering goes on.
+				cl.logSeq, err = st.LastRunLogSeq(ctx, r.ID)
+			}
+			return err
+		}})
+	}
+	for _, cl := range cs {
+		if err := <-cl.done; err != nil || !cl.claimed {
+			if err != nil {
+				h.log.Error("claim run", "run", cl.run.ID, "err", err)
+			}
+			h.mu.Lock()
+			cl.c.reserved--
+			h.mu.Unlock()
+			continue
+		}
+		h.start(cl.c, cl.run, cl.token, cl.logSeq)
+	}
 }
 
 // TokenSetter is implemented by stores that can replace a run's token.
@@ -356,12 +539,16 @@ func (h *Hub) loop() {
 		select {
 		case <-h.ctx.Done():
 			return
-		case <-tick.C:
 		case <-h.kick:
+			// A slot was freed, an instance came, a run was queued here.
+			h.dispatchQueued()
+			continue
+		case <-tick.C:
 		}
 		h.dispatchQueued()
 		h.checkCancels()
 		h.expire()
+		h.pruneFinals()
 		if time.Since(lastBeat) >= h.cfg.Heartbeat {
 			lastBeat = time.Now()
 			h.beat()
@@ -377,6 +564,7 @@ func (h *Hub) recover() {
 	}
 	if n > 0 {
 		h.log.Info("runs of vanished plugin instances requeued or failed", "runs", n)
+		h.queuedHint.Store(true)
 		h.poke()
 	}
 }
@@ -403,18 +591,29 @@ func (h *Hub) dispatchQueued() {
 	if len(ids) == 0 {
 		return
 	}
-	runs, err := h.store.QueuedRuns(h.ctx, ids, min(total, 1000))
+	h.queuedHint.Store(false)
+	limit := min(total, 1000)
+	runs, err := h.store.QueuedRuns(h.ctx, ids, limit)
 	if err != nil {
 		if h.ctx.Err() == nil {
 			h.log.Error("queued runs", "err", err)
 		}
+		h.queuedHint.Store(true)
 		return
 	}
-	for _, r := range runs {
-		if c := h.freeConn(r.PluginID); c != nil {
-			h.assign(h.ctx, c, r, "")
-		}
+	if len(runs) == limit {
+		h.queuedHint.Store(true) // maybe more
 	}
+	cs := make([]*claim, 0, len(runs))
+	for _, r := range runs {
+		c := h.freeConn(r.PluginID)
+		if c == nil {
+			h.queuedHint.Store(true)
+			continue
+		}
+		cs = append(cs, &claim{c: c, run: r})
+	}
+	h.claimQueued(cs)
 }
 
 func (h *Hub) checkCancels() {
@@ -482,11 +681,15 @@ func (h *Hub) expire() {
 	}
 }
 
-// drop forgets a local run; h.mu is held.
+// drop forgets a local run; h.mu is held. The freed slot looks for
+// queued runs at once only when there may be some: otherwise the next
+// poll finds those of other replicas.
 func (h *Hub) drop(ar *activeRun) {
 	delete(h.active, ar.run.ID)
 	delete(ar.conn.runs, ar.run.ID)
-	h.poke()
+	if h.queuedHint.Load() {
+		h.poke()
+	}
 }
 
 // beat sends heartbeats, records last-seen times, closes silent
@@ -530,11 +733,29 @@ func (h *Hub) finish(c *conn, runID string, state labelhub.RunState, result json
 		errText = ar.reason + ": " + errText
 	}
 	h.drop(ar)
-	h.mu.Unlock()
-	if _, err := h.store.FinishRun(context.Background(), runID, c.id, state, result, errText); err != nil {
-		h.log.Error("finish run", "run", runID, "err", err)
+	final := ar.run
+	if !ar.cancelAt.IsZero() {
+		final.CancelRequested = true
 	}
-	h.notify(runID)
+	h.mu.Unlock()
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	final.State, final.Result, final.Error, final.FinishedAt, final.UpdatedAt = state, result, errText, &at, at
+	var changed, exact bool
+	h.enqueue(&write{
+		apply: func(ctx context.Context, st labelhub.PluginStore) (err error) {
+			changed, exact, err = finishRun(ctx, st, runID, c.id, state, result, errText, at)
+			return err
+		},
+		after: func(err error) {
+			if err != nil {
+				h.log.Error("finish run", "run", runID, "err", err)
+			}
+			if err == nil && changed && exact {
+				h.settle(runID, &final)
+			} else {
+				h.notify(runID)
+			}
+		}})
 }
 
 // ServeHTTP is GET /api/v1/plugins/connect.

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -463,5 +464,66 @@ func TestRestartRecoversRuns(t *testing.T) {
 	got, _ := h2.Wait(ctx, e.actor.Org.ID, r.ID)
 	if got.State != labelhub.RunSucceeded || string(got.Result) != `"recovered"` || got.Attempts < 2 {
 		t.Fatalf("after restart: %+v", got)
+	}
+}
+
+// The database goes away (like a crash) while runs are being created: a
+// run whose creation was acknowledged is in the database when it is opened
+// again, and a new hub on it runs every one of them to the end; creations
+// after the loss fail instead of being acknowledged.
+func TestAcknowledgedRunsSurviveStoreLoss(t *testing.T) {
+	dsn := filepath.Join(t.TempDir(), "loss.db")
+	s := openStore(t, dsn)
+	cfg := pluginhub.Config{Heartbeat: 100 * time.Millisecond}
+	e := newEnv(t, s, cfg, labelhub.PluginExport)
+	e.runPlugin(4, plugin.HandlerFunc(func(ctx context.Context, r *plugin.Request) (any, error) { return "first", nil }))
+	e.waitOnline(1)
+	var mu sync.Mutex
+	var acked []string
+	var failed atomic.Int32
+	enough := make(chan struct{})
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				r, err := e.hub.CreateRun(context.Background(), e.actor, e.plugin.ID, labelhub.RunInput{ProjectID: e.project.ID})
+				if err != nil {
+					failed.Add(1)
+					return
+				}
+				mu.Lock()
+				acked = append(acked, r.ID)
+				if len(acked) >= 200 {
+					once.Do(func() { close(enough) })
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	<-enough
+	s.Close() // the database is gone while creations are in flight
+	wg.Wait()
+	if failed.Load() != 8 {
+		t.Fatalf("%d creators saw an error after the loss", failed.Load())
+	}
+	e.srv.CloseClientConnections()
+	e.hub.Close()
+
+	s2 := openStore(t, dsn)
+	h2, srv2 := startHub(t, s2, cfg)
+	runPluginAt(t, srv2.URL, e.plugin.ID, e.secret, 4, plugin.HandlerFunc(func(ctx context.Context, r *plugin.Request) (any, error) { return "second", nil }))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, id := range acked {
+		got, err := h2.Wait(ctx, e.actor.Org.ID, id)
+		if err != nil {
+			t.Fatalf("acknowledged run %s: %v", id, err)
+		}
+		if got.State != labelhub.RunSucceeded {
+			t.Fatalf("acknowledged run %s: %+v", id, got)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labelhub/labelhub"
@@ -273,20 +274,78 @@ func scanRun(row interface{ Scan(...any) error }) (labelhub.Run, error) {
 	return r, err
 }
 
-// CreateRun implements labelhub.PluginStore.
+// CreateRun implements labelhub.PluginStore. A run whose State is running
+// is stored as claimed already by r.InstanceID (the hub dispatches it from
+// memory); any other state is stored as queued.
 func (s *Store) CreateRun(ctx context.Context, r labelhub.Run, token string) error {
-	if _, err := s.GetProject(ctx, r.OrgID, r.ProjectID); err != nil {
-		return err
+	return createRun(ctx, s.db, r, token)
+}
+
+func createRun(ctx context.Context, q querier, r labelhub.Run, token string) error {
+	var one int
+	if err := q.QueryRowContext(ctx, `SELECT 1 FROM projects WHERE org_id = $1 AND id = $2`, r.OrgID, r.ProjectID).Scan(&one); err != nil {
+		return notFound(err, "project")
 	}
 	params := string(r.Params)
 	if params == "" || params == "null" {
 		params = "{}"
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO plugin_runs (id, org_id, plugin_id, project_id, state, config_json, params, run_by, token_hash,
-		created_at, updated_at, deadline) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		r.ID, r.OrgID, r.PluginID, r.ProjectID, string(labelhub.RunQueued), r.ConfigJSON, params, r.RunBy, hashSecret(token),
-		micros(r.CreatedAt), micros(r.CreatedAt), micros(r.Deadline))
+	state, instance, attempts := labelhub.RunQueued, "", 0
+	var started sql.NullInt64
+	if r.State == labelhub.RunRunning && r.InstanceID != "" {
+		state, instance, attempts = labelhub.RunRunning, r.InstanceID, max(r.Attempts, 1)
+		started = sql.NullInt64{Int64: micros(r.CreatedAt), Valid: true}
+		if r.StartedAt != nil {
+			started.Int64 = micros(*r.StartedAt)
+		}
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO plugin_runs (id, org_id, plugin_id, project_id, state, config_json, params, run_by, token_hash,
+		created_at, updated_at, deadline, instance_id, attempts, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		r.ID, r.OrgID, r.PluginID, r.ProjectID, string(state), r.ConfigJSON, params, r.RunBy, hashSecret(token),
+		micros(r.CreatedAt), micros(r.CreatedAt), micros(r.Deadline), instance, attempts, started)
 	return err
+}
+
+// CreatePluginRun is CreateRun for a run whose Config JSON is config, or
+// the plugin's default when config is nil; it returns that Config JSON.
+func (s *Store) CreatePluginRun(ctx context.Context, r labelhub.Run, config *string, token string) (string, error) {
+	return createPluginRun(ctx, s.db, r, config, token)
+}
+
+func createPluginRun(ctx context.Context, q querier, r labelhub.Run, config *string, token string) (string, error) {
+	params := string(r.Params)
+	if params == "" || params == "null" {
+		params = "{}"
+	}
+	state, instance, attempts := labelhub.RunQueued, "", 0
+	var started sql.NullInt64
+	if r.State == labelhub.RunRunning && r.InstanceID != "" {
+		state, instance, attempts = labelhub.RunRunning, r.InstanceID, max(r.Attempts, 1)
+		started = sql.NullInt64{Int64: micros(r.CreatedAt), Valid: true}
+		if r.StartedAt != nil {
+			started.Int64 = micros(*r.StartedAt)
+		}
+	}
+	var cfg sql.NullString
+	if config != nil {
+		cfg = sql.NullString{String: *config, Valid: true}
+	}
+	var got string
+	err := q.QueryRowContext(ctx, `INSERT INTO plugin_runs (id, org_id, plugin_id, project_id, state, config_json, params, run_by, token_hash,
+		created_at, updated_at, deadline, instance_id, attempts, started_at)
+		SELECT $1, p.org_id, p.id, pr.id, $2, COALESCE($3, p.default_config), $4, $5, $6, $7, $7, $8, $9, $10, $11
+		FROM plugins p, projects pr WHERE p.org_id = $12 AND p.id = $13 AND pr.org_id = $12 AND pr.id = $14
+		RETURNING config_json`,
+		r.ID, string(state), cfg, params, r.RunBy, hashSecret(token), micros(r.CreatedAt), micros(r.Deadline), instance, attempts, started,
+		r.OrgID, r.PluginID, r.ProjectID).Scan(&got)
+	if err == sql.ErrNoRows {
+		var one int
+		if err := q.QueryRowContext(ctx, `SELECT 1 FROM plugins WHERE org_id = $1 AND id = $2`, r.OrgID, r.PluginID).Scan(&one); err != nil {
+			return "", notFound(err, "plugin")
+		}
+		return "", labelhub.NotFound("project")
+	}
+	return got, err
 }
 
 // GetRun implements labelhub.PluginStore.
@@ -323,8 +382,12 @@ func (s *Store) RunByToken(ctx context.Context, token string) (labelhub.Run, err
 
 // ClaimRun implements labelhub.PluginStore.
 func (s *Store) ClaimRun(ctx context.Context, id, instanceID string, deadline time.Time) (labelhub.Run, bool, error) {
+	return claimRun(ctx, s.db, id, instanceID, deadline)
+}
+
+func claimRun(ctx context.Context, q querier, id, instanceID string, deadline time.Time) (labelhub.Run, bool, error) {
 	t := micros(now())
-	res, err := s.db.ExecContext(ctx, `UPDATE plugin_runs SET state = $1, instance_id = $2, attempts = attempts + 1,
+	res, err := q.ExecContext(ctx, `UPDATE plugin_runs SET state = $1, instance_id = $2, attempts = attempts + 1,
 		started_at = COALESCE(started_at, $3), updated_at = $3, deadline = $4 WHERE id = $5 AND state = $6`,
 		string(labelhub.RunRunning), instanceID, t, micros(deadline), id, string(labelhub.RunQueued))
 	if err != nil {
@@ -333,13 +396,17 @@ func (s *Store) ClaimRun(ctx context.Context, id, instanceID string, deadline ti
 	if n, _ := res.RowsAffected(); n == 0 {
 		return labelhub.Run{}, false, nil
 	}
-	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runColumns+` FROM plugin_runs WHERE id = $1`, id))
+	r, err := scanRun(q.QueryRowContext(ctx, `SELECT `+runColumns+` FROM plugin_runs WHERE id = $1`, id))
 	return r, err == nil, err
 }
 
 // RequeueRun implements labelhub.PluginStore.
 func (s *Store) RequeueRun(ctx context.Context, id, instanceID string, queueDeadline time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE plugin_runs SET state = $1, instance_id = '', updated_at = $2, deadline = $3
+	return requeueRun(ctx, s.db, id, instanceID, queueDeadline)
+}
+
+func requeueRun(ctx context.Context, q querier, id, instanceID string, queueDeadline time.Time) (bool, error) {
+	res, err := q.ExecContext(ctx, `UPDATE plugin_runs SET state = $1, instance_id = '', updated_at = $2, deadline = $3
 		WHERE id = $4 AND state = $5 AND instance_id = $6`,
 		string(labelhub.RunQueued), micros(now()), micros(queueDeadline), id, string(labelhub.RunRunning), instanceID)
 	if err != nil {
@@ -351,6 +418,10 @@ func (s *Store) RequeueRun(ctx context.Context, id, instanceID string, queueDead
 
 // FinishRun implements labelhub.PluginStore.
 func (s *Store) FinishRun(ctx context.Context, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string) (bool, error) {
+	return finishRun(ctx, s.db, id, instanceID, state, result, errText, now())
+}
+
+func finishRun(ctx context.Context, q querier, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string, at time.Time) (bool, error) {
 	if !state.Final() {
 		return false, fmt.Errorf("FinishRun: %q is not a final state", state)
 	}
@@ -358,14 +429,14 @@ func (s *Store) FinishRun(ctx context.Context, id, instanceID string, state labe
 	if len(result) > 0 {
 		res = sql.NullString{String: string(result), Valid: true}
 	}
-	t := micros(now())
-	q := `UPDATE plugin_runs SET state = $1, result = $2, error = $3, finished_at = $4, updated_at = $4 WHERE id = $5 AND state IN ($6, $7)`
+	t := micros(at)
+	query := `UPDATE plugin_runs SET state = $1, result = $2, error = $3, finished_at = $4, updated_at = $4 WHERE id = $5 AND state IN ($6, $7)`
 	args := []any{string(state), res, errText, t, id, string(labelhub.RunQueued), string(labelhub.RunRunning)}
 	if instanceID != "" {
-		q += ` AND instance_id = $8`
+		query += ` AND instance_id = $8`
 		args = append(args, instanceID)
 	}
-	r, err := s.db.ExecContext(ctx, q, args...)
+	r, err := q.ExecContext(ctx, query, args...)
 	if err != nil {
 		return false, err
 	}
@@ -375,7 +446,11 @@ func (s *Store) FinishRun(ctx context.Context, id, instanceID string, state labe
 
 // SetRunProgress implements labelhub.PluginStore.
 func (s *Store) SetRunProgress(ctx context.Context, id, instanceID string, pr labelhub.RunProgress) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE plugin_runs SET progress_done = $1, progress_total = $2, progress_message = $3, updated_at = $4
+	return setRunProgress(ctx, s.db, id, instanceID, pr)
+}
+
+func setRunProgress(ctx context.Context, q querier, id, instanceID string, pr labelhub.RunProgress) error {
+	_, err := q.ExecContext(ctx, `UPDATE plugin_runs SET progress_done = $1, progress_total = $2, progress_message = $3, updated_at = $4
 		WHERE id = $5 AND instance_id = $6 AND state = $7`, pr.Done, pr.Total, pr.Message, micros(now()), id, instanceID, string(labelhub.RunRunning))
 	return err
 }
@@ -502,21 +577,27 @@ func (s *Store) AppendRunLogs(ctx context.Context, runID string, logs []labelhub
 	if len(logs) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, l := range logs {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO plugin_run_logs (run_id, seq, at, level, message, attrs) VALUES ($1, $2, $3, $4, $5, $6)`,
-				runID, l.Seq, micros(l.Time), l.Level, l.Message, string(l.Attrs)); err != nil {
-				return err
-			}
+	return s.tx(ctx, func(tx *sql.Tx) error { return appendRunLogs(ctx, tx, runID, logs) })
+}
+
+func appendRunLogs(ctx context.Context, q querier, runID string, logs []labelhub.RunLog) error {
+	for _, l := range logs {
+		if _, err := q.ExecContext(ctx, `INSERT INTO plugin_run_logs (run_id, seq, at, level, message, attrs) VALUES ($1, $2, $3, $4, $5, $6)`,
+			runID, l.Seq, micros(l.Time), l.Level, l.Message, string(l.Attrs)); err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // LastRunLogSeq implements labelhub.PluginStore.
 func (s *Store) LastRunLogSeq(ctx context.Context, runID string) (int64, error) {
+	return lastRunLogSeq(ctx, s.db, runID)
+}
+
+func lastRunLogSeq(ctx context.Context, q querier, runID string) (int64, error) {
 	var n sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT MAX(seq) FROM plugin_run_logs WHERE run_id = $1`, runID).Scan(&n)
+	err := q.QueryRowContext(ctx, `SELECT MAX(seq) FROM plugin_run_logs WHERE run_id = $1`, runID).Scan(&n)
 	return n.Int64, err
 }
 
@@ -553,7 +634,11 @@ var _ labelhub.PluginStore = (*Store)(nil)
 // SetRunToken replaces the token of a run (pluginhub.TokenSetter): a run
 // taken from the queue by another replica gets a fresh token there.
 func (s *Store) SetRunToken(ctx context.Context, runID, token string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE plugin_runs SET token_hash = $1 WHERE id = $2`, hashSecret(token), runID)
+	return setRunToken(ctx, s.db, runID, token)
+}
+
+func setRunToken(ctx context.Context, q querier, runID, token string) error {
+	_, err := q.ExecContext(ctx, `UPDATE plugin_runs SET token_hash = $1 WHERE id = $2`, hashSecret(token), runID)
 	return err
 }
 
@@ -575,4 +660,169 @@ func (s *Store) AuthenticateRunToken(ctx context.Context, token string) (labelhu
 	}
 	a.Scope = &labelhub.RunScope{RunID: r.ID, ProjectID: r.ProjectID, PluginType: labelhub.PluginType(typ)}
 	return a, nil
+}
+
+// RunBatch runs fn with a store whose run writes (CreateRun, ClaimRun,
+// RequeueRun, FinishRun, SetRunProgress, AppendRunLogs, SetRunToken) and
+// the reads GetPlugin and LastRunLogSeq go to one transaction, committed when fn returns nil; its
+// other methods use the pool as usual. The hub applies many runs' changes
+// in one call (group commit): one commit instead of one per change, and
+// each statement is prepared once per batch. A write that fails aborts
+// the whole batch (PostgreSQL refuses further statements in the
+// transaction), so fn should return the first error.
+func (s *Store) RunBatch(ctx context.Context, fn func(labelhub.PluginStore) error) error {
+	if s.postgres {
+		// pgx caches prepared statements per connection already.
+		return s.tx(ctx, func(tx *sql.Tx) error { return fn(&batchStore{Store: s, q: tx}) })
+	}
+	return s.sqliteBatch(ctx, func(q querier) error { return fn(&batchStore{Store: s, q: q}) })
+}
+
+// sqliteBatch runs fn in a transaction on the bulk connection (see
+// bulkConn), with the statements prepared on that connection once and
+// kept: a batch is a few small statements, and with SQLite parsing one
+// costs about as much as running it.
+func (s *Store) sqliteBatch(ctx context.Context, fn func(querier) error) error {
+	b := &s.bulk
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := s.openBulk(ctx); err != nil {
+		return err
+	}
+	c := b.conn
+	cache, _ := runStmts.LoadOrStore(c, &connStmts{conn: c, stmts: map[string]*sql.Stmt{}})
+	q := cache.(*connStmts)
+	broken := func() {
+		// The connection is in an unknown state: the next batch opens
+		// another one.
+		runStmts.Delete(c)
+		c.Close()
+		b.conn = nil
+	}
+	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		broken()
+		return err
+	}
+	if err := fn(q); err != nil {
+		if _, rerr := c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			broken()
+		}
+		return err
+	}
+	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+		if _, rerr := c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			broken()
+		}
+		return err
+	}
+	return nil
+}
+
+// runStmts holds the statements of sqliteBatch by bulk connection.
+var runStmts sync.Map // *sql.Conn → *connStmts
+
+// connStmts is a querier on one connection that prepares each distinct
+// statement once, for the connection's life.
+type connStmts struct {
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt // used under bulkConn.mu only
+}
+
+func (c *connStmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := c.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := c.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+func (c *connStmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (c *connStmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowContext falls back to the connection when the statement does
+// not prepare, so that Scan reports the error.
+func (c *connStmts) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return c.conn.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// batchStore is the store RunBatch hands out.
+type batchStore struct {
+	*Store
+	q querier
+}
+
+func (b *batchStore) GetPlugin(ctx context.Context, orgID, id string) (labelhub.Plugin, error) {
+	p, err := scanPlugin(b.q.QueryRowContext(ctx, `SELECT `+pluginColumns+` FROM plugins WHERE org_id = $1 AND id = $2`, orgID, id))
+	return p, notFound(err, "plugin")
+}
+
+// CreatePluginRun stores a new run of plugin r.PluginID in one statement
+// (the plugin and the project are checked by the insert itself) and
+// returns its Config JSON: config when not nil, else the plugin's default.
+func (b *batchStore) CreatePluginRun(ctx context.Context, r labelhub.Run, config *string, token string) (string, error) {
+	return createPluginRun(ctx, b.q, r, config, token)
+}
+
+func (b *batchStore) CreateRun(ctx context.Context, r labelhub.Run, token string) error {
+	return createRun(ctx, b.q, r, token)
+}
+
+func (b *batchStore) ClaimRun(ctx context.Context, id, instanceID string, deadline time.Time) (labelhub.Run, bool, error) {
+	return claimRun(ctx, b.q, id, instanceID, deadline)
+}
+
+func (b *batchStore) RequeueRun(ctx context.Context, id, instanceID string, queueDeadline time.Time) (bool, error) {
+	return requeueRun(ctx, b.q, id, instanceID, queueDeadline)
+}
+
+func (b *batchStore) FinishRun(ctx context.Context, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string) (bool, error) {
+	return finishRun(ctx, b.q, id, instanceID, state, result, errText, now())
+}
+
+// FinishRunAt is FinishRun with the finish time given, so that the caller
+// knows the stored row without reading it back.
+func (b *batchStore) FinishRunAt(ctx context.Context, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string, at time.Time) (bool, error) {
+	return finishRun(ctx, b.q, id, instanceID, state, result, errText, at)
+}
+
+func (b *batchStore) SetRunProgress(ctx context.Context, id, instanceID string, pr labelhub.RunProgress) error {
+	return setRunProgress(ctx, b.q, id, instanceID, pr)
+}
+
+func (b *batchStore) AppendRunLogs(ctx context.Context, runID string, logs []labelhub.RunLog) error {
+	return appendRunLogs(ctx, b.q, runID, logs)
+}
+
+func (b *batchStore) LastRunLogSeq(ctx context.Context, runID string) (int64, error) {
+	return lastRunLogSeq(ctx, b.q, runID)
+}
+
+func (b *batchStore) SetRunToken(ctx context.Context, runID, token string) error {
+	return setRunToken(ctx, b.q, runID, token)
+}
+
+// FinishRunAt implements FinishRun with the finish time given.
+func (s *Store) FinishRunAt(ctx context.Context, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string, at time.Time) (bool, error) {
+	return finishRun(ctx, s.db, id, instanceID, state, result, errText, at)
 }

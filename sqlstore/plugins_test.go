@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,5 +188,119 @@ func TestPlugins(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantCode(t, s.DeletePlugin(ctx, org.ID, p.ID), labelhub.ECodeNotFound)
+	})
+}
+
+// RunBatch: many runs' changes in one transaction, statements prepared
+// once; a failing change rolls back the whole batch.
+func TestRunBatch(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		org, admin, _ := newOrg(t, s, "admin@example.com")
+		p, _, err := s.CreatePlugin(ctx, org.ID, admin.ID, labelhub.PluginInput{Name: ptr("E"), Type: ptr(labelhub.PluginExport), DefaultConfig: ptr(`{"d":1}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		proj, err := s.CreateProject(ctx, org.ID, admin.ID, labelhub.ProjectInput{Name: ptr("P")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now().UTC().Truncate(time.Microsecond)
+		mk := func() labelhub.Run {
+			return labelhub.Run{ID: labelhub.NewID(), OrgID: org.ID, PluginID: p.ID, ProjectID: proj.ID, RunBy: admin.ID, CreatedAt: t0, Deadline: t0.Add(time.Hour)}
+		}
+		// Ten runs stored as running on an instance and finished, in one
+		// batch; one more stored as queued.
+		var ids []string
+		queued := mk()
+		at := t0.Add(time.Millisecond)
+		err = s.RunBatch(ctx, func(st labelhub.PluginStore) error {
+			if got, err := st.GetPlugin(ctx, org.ID, p.ID); err != nil || got.DefaultConfig != `{"d":1}` {
+				t.Errorf("GetPlugin in a batch = %+v, %v", got, err)
+			}
+			for i := range 10 {
+				r := mk()
+				r.State, r.InstanceID, r.Attempts, r.StartedAt = labelhub.RunRunning, "inst", 1, &t0
+				if err := st.CreateRun(ctx, r, sqlstore.NewRunToken()); err != nil {
+					return err
+				}
+				if err := st.AppendRunLogs(ctx, r.ID, []labelhub.RunLog{{Seq: 1, Time: t0, Level: "info", Message: "hi"}}); err != nil {
+					return err
+				}
+				if i%2 == 0 {
+					if ok, err := st.(interface {
+						FinishRunAt(context.Context, string, string, labelhub.RunState, json.RawMessage, string, time.Time) (bool, error)
+					}).FinishRunAt(ctx, r.ID, "inst", labelhub.RunSucceeded, json.RawMessage(`1`), "", at); err != nil || !ok {
+						t.Errorf("finish in a batch = %v, %v", ok, err)
+					}
+				}
+				ids = append(ids, r.ID)
+			}
+			return st.CreateRun(ctx, queued, sqlstore.NewRunToken())
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range ids {
+			got, err := s.GetRun(ctx, org.ID, id)
+			if err != nil || got.InstanceID != "inst" || got.Attempts != 1 || got.StartedAt == nil || !got.StartedAt.Equal(t0) {
+				t.Fatalf("run %d = %+v, %v", i, got, err)
+			}
+			if i%2 == 0 && (got.State != labelhub.RunSucceeded || string(got.Result) != "1" || !got.FinishedAt.Equal(at) || !got.UpdatedAt.Equal(at)) {
+				t.Fatalf("finished run %d = %+v", i, got)
+			}
+			if i%2 == 1 && got.State != labelhub.RunRunning {
+				t.Fatalf("running run %d = %+v", i, got)
+			}
+		}
+		if got, _ := s.GetRun(ctx, org.ID, queued.ID); got.State != labelhub.RunQueued || got.InstanceID != "" || got.Attempts != 0 || got.StartedAt != nil {
+			t.Fatalf("queued run = %+v", got)
+		}
+		// CreatePluginRun checks the plugin and the project in its insert
+		// and takes the plugin's default config unless given one.
+		for _, tc := range []struct {
+			config *string
+			want   string
+		}{{nil, `{"d":1}`}, {ptr(`{"d":2}`), `{"d":2}`}, {ptr(""), ""}} {
+			r := mk()
+			got, err := s.CreatePluginRun(ctx, r, tc.config, sqlstore.NewRunToken())
+			stored, _ := s.GetRun(ctx, org.ID, r.ID)
+			if err != nil || got != tc.want || stored.ConfigJSON != tc.want || stored.State != labelhub.RunQueued {
+				t.Fatalf("CreatePluginRun(%v) = %q, %v; stored %+v", tc.config, got, err, stored)
+			}
+		}
+		other := mk()
+		other.PluginID = labelhub.NewID()
+		_, err = s.CreatePluginRun(ctx, other, nil, sqlstore.NewRunToken())
+		if labelhub.ErrorCode(err) != labelhub.ECodeNotFound || !strings.Contains(err.Error(), "plugin") {
+			t.Fatalf("unknown plugin: %v", err)
+		}
+		other = mk()
+		other.ProjectID = labelhub.NewID()
+		_, err = s.CreatePluginRun(ctx, other, nil, sqlstore.NewRunToken())
+		if labelhub.ErrorCode(err) != labelhub.ECodeNotFound || !strings.Contains(err.Error(), "project") {
+			t.Fatalf("unknown project: %v", err)
+		}
+
+		// A batch whose last change fails leaves nothing behind.
+		lost := mk()
+		err = s.RunBatch(ctx, func(st labelhub.PluginStore) error {
+			if err := st.CreateRun(ctx, lost, sqlstore.NewRunToken()); err != nil {
+				return err
+			}
+			if _, err := st.FinishRun(ctx, ids[1], "inst", labelhub.RunFailed, nil, "boom"); err != nil {
+				return err
+			}
+			bad := mk()
+			bad.ProjectID = labelhub.NewID()
+			return st.CreateRun(ctx, bad, sqlstore.NewRunToken())
+		})
+		wantCode(t, err, labelhub.ECodeNotFound)
+		if _, err := s.GetRun(ctx, org.ID, lost.ID); labelhub.ErrorCode(err) != labelhub.ECodeNotFound {
+			t.Fatalf("a run of a failed batch was stored: %v", err)
+		}
+		if got, _ := s.GetRun(ctx, org.ID, ids[1]); got.State != labelhub.RunRunning {
+			t.Fatalf("a finish of a failed batch was stored: %+v", got)
+		}
 	})
 }

@@ -1,0 +1,161 @@
+package pluginhub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/labelhub/labelhub"
+)
+
+// BatchStore is implemented by stores that apply many run changes in one
+// transaction (sqlstore.Store). With one, the hub commits the changes of
+// all runs that arrive while a commit is under way together (group
+// commit); without, it applies them one by one.
+type BatchStore interface {
+	// RunBatch runs fn with a store whose run writes go to one
+	// transaction, committed when fn returns nil.
+	RunBatch(ctx context.Context, fn func(labelhub.PluginStore) error) error
+}
+
+// finisherAt is implemented by stores whose FinishRun can take the finish
+// time, so that the hub knows the stored row without reading it back.
+type finisherAt interface {
+	FinishRunAt(ctx context.Context, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string, at time.Time) (bool, error)
+}
+
+// pluginRunCreator is implemented by stores that insert a run, checking
+// its plugin and project and taking the plugin's default Config JSON, in
+// one statement: one round trip instead of three.
+type pluginRunCreator interface {
+	CreatePluginRun(ctx context.Context, r labelhub.Run, config *string, token string) (string, error)
+}
+
+// maxBatch bounds the writes committed together.
+const maxBatch = 512
+
+// batchTimeout bounds one commit, so that a stuck database cannot stop the
+// hub from closing.
+const batchTimeout = 30 * time.Second
+
+var errHubClosed = errors.New("the plugin hub is shutting down")
+
+// A write is one change of the run state machine. The writer applies it
+// with the others of its batch; then done receives the outcome (nil once
+// the batch committed) and after runs in the writer goroutine, so after
+// must not block nor enqueue writes.
+type write struct {
+	apply func(ctx context.Context, st labelhub.PluginStore) error
+	done  chan error
+	after func(err error)
+}
+
+func (w *write) finish(err error) {
+	if w.done != nil {
+		w.done <- err
+	}
+	if w.after != nil {
+		w.after(err)
+	}
+}
+
+// enqueue hands w to the writer; it blocks while the queue is full.
+// Callers must not hold h.mu.
+func (h *Hub) enqueue(w *write) {
+	h.wmu.RLock()
+	if h.wclosed {
+		h.wmu.RUnlock()
+		w.finish(errHubClosed)
+		return
+	}
+	h.writes <- w
+	h.wmu.RUnlock()
+}
+
+// write applies fn in the next batch and returns once that batch has
+// committed (or failed): what fn wrote is durable when it returns nil.
+func (h *Hub) write(fn func(ctx context.Context, st labelhub.PluginStore) error) error {
+	w := &write{apply: fn, done: make(chan error, 1)}
+	h.enqueue(w)
+	return <-w.done
+}
+
+// writeLoop is the one writer: it takes every write queued while the
+// previous batch committed and commits them in one transaction.
+func (h *Hub) writeLoop() {
+	defer h.wwg.Done()
+	batch := make([]*write, 0, maxBatch)
+	for w := range h.writes {
+		batch = append(batch[:0], w)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case w, ok := <-h.writes:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, w)
+			default:
+				break fill
+			}
+		}
+		h.commit(batch)
+		clear(batch)
+	}
+}
+
+// commit applies a batch. When the batch fails, each write is tried alone,
+// so that one bad write (say, a run of a plugin deleted meanwhile) does
+// not fail the others; when the database is gone every write fails, and
+// every waiter gets the error.
+func (h *Hub) commit(batch []*write) {
+	errs := make([]error, len(batch))
+	bs, ok := h.store.(BatchStore)
+	if !ok {
+		for i, w := range batch {
+			errs[i] = h.applyAlone(w)
+		}
+	} else if err := h.applyBatch(bs, batch); err != nil {
+		if len(batch) == 1 {
+			errs[0] = err
+		} else {
+			for i, w := range batch {
+				errs[i] = h.applyBatch(bs, []*write{w})
+			}
+		}
+	}
+	for i, w := range batch {
+		w.finish(errs[i])
+	}
+}
+
+func (h *Hub) applyBatch(bs BatchStore, ws []*write) error {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	return bs.RunBatch(ctx, func(st labelhub.PluginStore) error {
+		for _, w := range ws {
+			if err := w.apply(ctx, st); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (h *Hub) applyAlone(w *write) error {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	return w.apply(ctx, h.store)
+}
+
+// finishRun is st.FinishRun with the finish time at when st can take it;
+// exact reports whether it could, that is whether the stored row has at.
+func finishRun(ctx context.Context, st labelhub.PluginStore, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string, at time.Time) (changed, exact bool, err error) {
+	if f, ok := st.(finisherAt); ok {
+		changed, err = f.FinishRunAt(ctx, id, instanceID, state, result, errText, at)
+		return changed, true, err
+	}
+	changed, err = st.FinishRun(ctx, id, instanceID, state, result, errText)
+	return changed, false, err
+}

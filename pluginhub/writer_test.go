@@ -1,0 +1,181 @@
+package pluginhub
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/labelhub/labelhub"
+)
+
+// fakeBatchStore records the batches it is given. A batch applies its
+// writes to a copy of the committed values and keeps the copy only when
+// every write and then commitErr succeed, like a transaction.
+type fakeBatchStore struct {
+	labelhub.PluginStore // nil: the writes of these tests call no method
+
+	gate      chan struct{} // when set, the first batch waits on it
+	entered   chan struct{} // closed when the first batch started
+	commitErr error
+
+	mu        sync.Mutex
+	sizes     []int
+	committed map[string]bool
+	pending   map[string]bool
+}
+
+func (f *fakeBatchStore) RunBatch(ctx context.Context, fn func(labelhub.PluginStore) error) error {
+	f.mu.Lock()
+	first := len(f.sizes) == 0
+	f.sizes = append(f.sizes, 0)
+	f.pending = map[string]bool{}
+	f.mu.Unlock()
+	if first && f.gate != nil {
+		close(f.entered)
+		<-f.gate
+	}
+	if err := fn(f); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.commitErr != nil {
+		return f.commitErr
+	}
+	for k := range f.pending {
+		f.committed[k] = true
+	}
+	return nil
+}
+
+// put is a write of key, failing when key is "bad".
+func (f *fakeBatchStore) put(key string) func(context.Context, labelhub.PluginStore) error {
+	return func(ctx context.Context, st labelhub.PluginStore) error {
+		if st != labelhub.PluginStore(f) {
+			return errors.New("the write did not get the batch's store")
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.sizes[len(f.sizes)-1]++
+		if key == "bad" {
+			return errors.New("bad write")
+		}
+		f.pending[key] = true
+		return nil
+	}
+}
+
+func startWriter(t *testing.T, st labelhub.PluginStore) *Hub {
+	h := &Hub{store: st, writes: make(chan *write, 4*maxBatch)}
+	h.wwg.Add(1)
+	go h.writeLoop()
+	t.Cleanup(func() {
+		h.wmu.Lock()
+		if !h.wclosed {
+			h.wclosed = true
+			close(h.writes)
+		}
+		h.wmu.Unlock()
+		h.wwg.Wait()
+	})
+	return h
+}
+
+// Writes queued while a batch commits go together in the next batch, and
+// each waiter learns its own outcome: one bad write does not fail the
+// others of its batch.
+func TestGroupCommit(t *testing.T) {
+	f := &fakeBatchStore{gate: make(chan struct{}), entered: make(chan struct{}), committed: map[string]bool{}}
+	h := startWriter(t, f)
+	first := make(chan error, 1)
+	go func() { first <- h.write(f.put("first")) }()
+	<-f.entered // the first batch is committing
+	keys := []string{"a", "b", "bad", "c", "d"}
+	dones := make([]chan error, len(keys))
+	for i, k := range keys {
+		dones[i] = make(chan error, 1)
+		h.enqueue(&write{apply: f.put(k), done: dones[i]})
+	}
+	close(f.gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		err := <-dones[i]
+		if (k == "bad") != (err != nil) {
+			t.Errorf("write %s: %v", k, err)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	// The second batch held all five and failed; each was then tried alone.
+	if len(f.sizes) != 2+len(keys) || f.sizes[1] != 3 {
+		t.Fatalf("batches %v, want [1 3 …] then one per write", f.sizes)
+	}
+	for _, k := range []string{"first", "a", "b", "c", "d"} {
+		if !f.committed[k] {
+			t.Errorf("%s was not committed", k)
+		}
+	}
+	if f.committed["bad"] {
+		t.Error("the bad write was committed")
+	}
+}
+
+// When the commit itself fails (the database went away), every waiter of
+// the batch gets the error and nothing is reported as stored.
+func TestBatchCommitFailureReachesEveryWaiter(t *testing.T) {
+	boom := errors.New("database is closed")
+	f := &fakeBatchStore{gate: make(chan struct{}), entered: make(chan struct{}), committed: map[string]bool{}, commitErr: boom}
+	h := startWriter(t, f)
+	first := make(chan error, 1)
+	go func() { first <- h.write(f.put("first")) }()
+	<-f.entered
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	var afters sync.WaitGroup
+	afterErrs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		afters.Add(1)
+		done := make(chan error, 1)
+		h.enqueue(&write{apply: f.put(string(rune('a' + i))), done: done, after: func(err error) { afterErrs[i] = err; afters.Done() }})
+		go func() { defer wg.Done(); errs[i] = <-done }()
+	}
+	close(f.gate)
+	wg.Wait()
+	afters.Wait()
+	if err := <-first; !errors.Is(err, boom) {
+		t.Errorf("first batch: %v", err)
+	}
+	for i := range n {
+		if !errors.Is(errs[i], boom) || !errors.Is(afterErrs[i], boom) {
+			t.Errorf("write %d: done %v, after %v", i, errs[i], afterErrs[i])
+		}
+	}
+	if len(f.committed) != 0 {
+		t.Fatalf("committed %v", f.committed)
+	}
+}
+
+// After Close, writes fail at once instead of waiting forever.
+func TestWriteAfterClose(t *testing.T) {
+	f := &fakeBatchStore{committed: map[string]bool{}}
+	h := startWriter(t, f)
+	if err := h.write(f.put("x")); err != nil {
+		t.Fatal(err)
+	}
+	h.wmu.Lock()
+	h.wclosed = true
+	close(h.writes)
+	h.wmu.Unlock()
+	h.wwg.Wait()
+	if err := h.write(f.put("y")); !errors.Is(err, errHubClosed) {
+		t.Fatalf("write after close: %v", err)
+	}
+	if !f.committed["x"] || f.committed["y"] {
+		t.Fatalf("committed %v", f.committed)
+	}
+}
