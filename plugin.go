@@ -164,6 +164,9 @@ type Run struct {
 	FinishedAt      *time.Time      `json:"finishedAt"`
 	UpdatedAt       time.Time       `json:"updatedAt"`
 	Deadline        time.Time       `json:"deadline"` // queued: until an instance must take it; running: until it must end
+	// Artifact is the run's result file, if it uploaded one; filled on a
+	// single run's read, not in lists.
+	Artifact *RunArtifact `json:"artifact,omitempty"`
 }
 
 // RunInput is what starting a run takes.
@@ -269,4 +272,36 @@ type PluginStore interface {
 	AppendRunLogs(ctx context.Context, runID string, logs []RunLog) error
 	LastRunLogSeq(ctx context.Context, runID string) (int64, error)
 	ListRunLogs(ctx context.Context, orgID, runID string, afterSeq int64, limit int) ([]RunLog, error)
+}
+
+// RunArtifact is a run's result file (an export's zip), uploaded by the
+// plugin over HTTP with its run token and kept in the artifact store until
+// ExpiresAt. A run has at most one; a second upload replaces it.
+type RunArtifact struct {
+	RunID       string    `json:"runId"`
+	OrgID       string    `json:"-"`
+	Name        string    `json:"name"`
+	Size        int64     `json:"size"`
+	ContentType string    `json:"contentType"`
+	CreatedAt   time.Time `json:"createdAt"`
+	ExpiresAt   time.Time `json:"expiresAt"`
+	// Expired is set once the sweeper has deleted the bytes.
+	Expired bool `json:"expired"`
+	// Key is where the bytes are in the artifact store.
+	Key string `json:"-"`
+}
+
+// RunArtifactStore keeps the records of run artifacts; the bytes live in
+// the artifact store (package artifacts).
+type RunArtifactStore interface {
+	// SetRunArtifact records a as its run's artifact while the run is
+	// running (else ECodeConflict), and returns the record it replaced
+	// (replaced false when there was none) so that its bytes can go.
+	SetRunArtifact(ctx context.Context, a RunArtifact) (prev RunArtifact, replaced bool, err error)
+	GetRunArtifact(ctx context.Context, orgID, runID string) (RunArtifact, error)
+	// ExpiredRunArtifacts lists artifacts past ExpiresAt at `at` that are
+	// not marked expired yet, oldest first.
+	ExpiredRunArtifacts(ctx context.Context, at time.Time, limit int) ([]RunArtifact, error)
+	// MarkRunArtifactExpired marks the artifact expired if it still has key.
+	MarkRunArtifactExpired(ctx context.Context, runID, key string) error
 }

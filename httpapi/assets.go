@@ -6,7 +6,6 @@ import (
 
 	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/storage"
-	"github.com/labelhub/labelhub/storage/assetref"
 )
 
 func (s *Server) routesAssets() {
@@ -72,36 +71,26 @@ func (s *Server) assetContent(w http.ResponseWriter, r *http.Request, a labelhub
 		}
 		u = as.Dataset[page]
 	}
-	if as.StorageID == "" {
-		ref, err := assetref.Resolve(u, nil)
-		if err != nil || !ref.Public {
-			// Inline text of a text asset.
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.Header().Set("Content-Security-Policy", "sandbox")
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write([]byte(u))
-			return nil
-		}
-		http.Redirect(w, r, u, http.StatusFound)
-		return nil
-	}
-	if s.cfg.Storage == nil {
-		return labelhub.Errorf(labelhub.ECodeUnavailable, "storage integrations are not configured on this server")
-	}
-	b, err := s.cfg.Storage.Bucket(r.Context(), a.Org.ID, as.StorageID)
+	src, err := storage.ResolveAsset(r.Context(), s.cfg.Storage, a.Org.ID, as.StorageID, u)
 	if err != nil {
 		return err
 	}
-	in := storage.IntegrationOf(b.Storage)
-	ref, err := assetref.Resolve(u, &in)
-	if err != nil {
-		return labelhub.Errorf(labelhub.ECodeConflict, "the asset's URL no longer matches its storage integration: %v", err)
-	}
-	if b.Storage.Delivery == labelhub.DeliveryProxy {
-		b.Proxy(w, r, ref.Key)
+	switch {
+	case src.Text:
+		// Inline text of a text asset.
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "sandbox")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(u))
+		return nil
+	case src.Bucket == nil:
+		http.Redirect(w, r, src.Public, http.StatusFound)
+		return nil
+	case src.Bucket.Storage.Delivery == labelhub.DeliveryProxy:
+		src.Bucket.Proxy(w, r, src.Key)
 		return nil
 	}
-	signed, err := b.SignedURL(r.Context(), ref.Key, 0)
+	signed, err := src.FetchURL(r.Context(), 0)
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,19 @@ func StorageIntegrations(svc *storage.Service) func(ctx context.Context, orgID s
 type importStatus struct {
 	ImportID string `json:"importId"`
 	labelhub.Import
+	// Probes counts the import's assets whose metadata probe is pending
+	// or failed (package assetmeta), when the store can tell.
+	Probes *importProbes `json:"probes,omitempty"`
+}
+
+type importProbes struct {
+	Pending int64 `json:"pending"`
+	Failed  int64 `json:"failed"`
+}
+
+// probeCounter is the store's count of an import's pending and failed probes.
+type probeCounter interface {
+	ImportProbeCounts(ctx context.Context, orgID, importID string) (pending, failed int64, err error)
 }
 
 func (s *Server) importsReady() error {
@@ -82,7 +95,15 @@ func (s *Server) status(ctx context.Context, orgID, id string, limit int) (impor
 		return importStatus{}, err
 	}
 	im.Errors, im.ErrorsNextCursor = errs.Items, errs.NextCursor
-	return importStatus{ImportID: im.ID, Import: im}, nil
+	st := importStatus{ImportID: im.ID, Import: im}
+	if pc, ok := s.cfg.Store.(probeCounter); ok {
+		pending, failed, err := pc.ImportProbeCounts(ctx, orgID, id)
+		if err != nil {
+			return importStatus{}, err
+		}
+		st.Probes = &importProbes{Pending: pending, Failed: failed}
+	}
+	return st, nil
 }
 
 func (s *Server) projectFor(r *http.Request, a labelhub.Actor) (labelhub.Project, error) {

@@ -35,6 +35,7 @@ type orgFixture struct {
 	asset    labelhub.Asset
 	plugin   labelhub.Plugin // a registered plugin
 	run      labelhub.Run    // a queued run of it on the project
+	preset   labelhub.Preset // a preset of the plugin in the project
 }
 
 // ids maps each route parameter name to this organisation's object of that
@@ -51,6 +52,8 @@ func (f *orgFixture) ids() map[string]string {
 		"assetId":   f.asset.ID,
 		"pluginId":  f.plugin.ID,
 		"runId":     f.run.ID,
+		"taskId":    f.asset.TaskID,
+		"presetId":  f.preset.ID,
 	}
 }
 
@@ -91,6 +94,7 @@ func newOrgFixture(t *testing.T, h *hub, label, adminKey string) *orgFixture {
 	f.asset = assets.Items[0]
 	h.must(adminKey, "POST", "/api/v1/plugins", `{"name":"plugin of `+label+`","type":"export"}`, 201, &f.plugin)
 	h.must(adminKey, "POST", "/api/v1/plugins/"+f.plugin.ID+"/runs", `{"projectId":"`+f.project.ID+`"}`, 202, &f.run)
+	h.must(adminKey, "POST", "/api/v1/projects/"+f.project.ID+"/plugins/"+f.plugin.ID+"/presets", `{"name":"preset of `+label+`","configJSON":"{}"}`, 201, &f.preset)
 	for name, id := range f.ids() {
 		if !labelhub.ValidID(id) {
 			t.Fatalf("fixture %s: %s = %q is not an id", label, name, id)

@@ -261,6 +261,9 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, a labelhub.Act
 	if err != nil {
 		return err
 	}
+	if !a.InProject(id) {
+		return labelhub.NotFound("project")
+	}
 	return list(w, r, func(p labelhub.PageRequest) (labelhub.Page[labelhub.Run], error) {
 		return st.ListRuns(r.Context(), a.Org.ID, id, p)
 	})
@@ -283,9 +286,18 @@ func (s *Server) runOf(r *http.Request, a labelhub.Actor) (labelhub.Run, labelhu
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request, a labelhub.Actor) error {
-	run, _, err := s.runOf(r, a)
+	run, st, err := s.runOf(r, a)
 	if err != nil {
 		return err
+	}
+	if as, ok := st.(labelhub.RunArtifactStore); ok {
+		art, err := as.GetRunArtifact(r.Context(), a.Org.ID, run.ID)
+		switch {
+		case err == nil:
+			run.Artifact = &art
+		case labelhub.ErrorCode(err) != labelhub.ECodeNotFound:
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, run)
 	return nil

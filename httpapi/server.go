@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/artifacts"
 	"github.com/labelhub/labelhub/imports"
 	"github.com/labelhub/labelhub/pluginhub"
 	"github.com/labelhub/labelhub/storage"
@@ -25,6 +26,7 @@ type Store interface {
 	labelhub.ProjectStore
 	labelhub.AssetStore
 	labelhub.ImportStore
+	labelhub.TaskStore
 	Ping(ctx context.Context) error
 }
 
@@ -51,6 +53,9 @@ type Config struct {
 	RunTokens TokenAuthenticator
 	// Fallback serves every path outside the API (the web UI); nil answers 404.
 	Fallback http.Handler
+	// Artifacts keeps runs' result files; nil answers the artifact routes
+	// with 503.
+	Artifacts *artifacts.Service
 }
 
 // Route describes one registered API route; the OpenAPI test and the
@@ -92,6 +97,9 @@ func New(cfg Config) *Server {
 	s.routesImports()
 	s.routesAssets()
 	s.routesPlugins()
+	s.routesPresets()
+	s.routesTasks()
+	s.routesArtifacts()
 	if cfg.Fallback != nil {
 		s.mux.Handle("/", cfg.Fallback)
 	}

@@ -84,12 +84,18 @@ type ExportParams struct {
 	NumTasks int64  `json:"numTasks"`
 }
 
-// ExportResult names the file an export plugin made.
+// ExportResult names the file an export plugin made. With Reader set the
+// SDK uploads the file (UploadResult, named FileName) before it reports
+// the run done, and closes Reader if it is an io.Closer; users download
+// it with `labelhub run download RUN_ID`.
 type ExportResult struct {
 	FileName string `json:"fileName"`
-	// Size and anything else the plugin wants to report.
+	// Size and anything else the plugin wants to report. Size is set from
+	// the upload when Reader is given and Size is 0.
 	Size int64          `json:"size,omitempty"`
 	Info map[string]any `json:"info,omitempty"`
+	// Reader is the file's content (a zip), streamed to the hub over HTTP.
+	Reader io.Reader `json:"-"`
 }
 
 // ExportFunc is a Handler for export plugins.
@@ -101,7 +107,24 @@ func (f ExportFunc) ServeRun(ctx context.Context, r *Request) (any, error) {
 	if err := decodeParams(r.Params, &er.ExportParams); err != nil {
 		return nil, err
 	}
-	return f(ctx, er)
+	res, err := f(ctx, er)
+	if c, ok := res.Reader.(io.Closer); ok {
+		defer c.Close()
+	}
+	if err != nil || res.Reader == nil {
+		return res, err
+	}
+	if res.FileName == "" {
+		return nil, fmt.Errorf("plugin: the ExportResult has a Reader but no FileName to upload it as")
+	}
+	art, err := r.upload(ctx, res.FileName, res.Reader)
+	if err != nil {
+		return nil, err
+	}
+	if res.Size == 0 {
+		res.Size = art.Size
+	}
+	return res, nil
 }
 
 // decodeParams fills the type's fields from params; fields of other types are ignored, so one params

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/pluginhub"
 	"github.com/labelhub/labelhub/storage"
 )
 
@@ -39,6 +40,9 @@ type Config struct {
 	// Imports runs asset imports (the "Add data" panel of a project's
 	// Assets tab); nil hides the panel.
 	Imports Importer
+	// Plugins is the plugin hub (the Plugins and Sessions pages); nil
+	// answers those pages as not found.
+	Plugins *pluginhub.Hub
 }
 
 // Defaults of Config.
@@ -145,6 +149,8 @@ func (s *server) routes() {
 	m.HandleFunc("POST /storages/{storageId}/delete", s.page(s.deleteStorage))
 
 	s.routesAssets()
+	s.routesPlugins()
+	s.routesTasks()
 
 	m.HandleFunc("GET /users", s.page(s.usersPage))
 	m.HandleFunc("POST /users", s.page(s.createUser))

@@ -610,10 +610,14 @@ func assetShowCommand(o *clientOptions) *cobra.Command {
 			if len(a.Dataset) > 0 {
 				data = fmt.Sprintf("%d pages, first %s", len(a.Dataset), a.Dataset[0])
 			}
+			probe := a.Probe.State
+			if a.Probe.Error != "" {
+				probe += ": " + a.Probe.Error
+			}
 			if err := printFields(cmd, o, a, [][2]string{
 				{"ID", a.ID}, {"External ID", a.ExternalID}, {"Type", string(a.Type)}, {"Data", data},
 				{"Batches", strings.Join(a.Batches, ", ")}, {"Storage", a.StorageID}, {"Import", a.ImportID},
-				{"Task", a.TaskID}, {"Probe", a.Probe.State}, {"Created", when(a.CreatedAt)},
+				{"Task", a.TaskID}, {"Probe", probe}, {"Created", when(a.CreatedAt)},
 				{"Content", c.AssetContentURL(a.ID, 0)},
 			}); err != nil {
 				return err

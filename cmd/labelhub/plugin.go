@@ -35,6 +35,7 @@ LABELHUB_PLUGIN_SECRET set; "labelhub plugin list" shows it online, and
 	o := addClientFlags(cmd, true)
 	cmd.AddCommand(pluginCreateCommand(o), pluginListCommand(o), pluginShowCommand(o),
 		pluginRotateSecretCommand(o), pluginDeleteCommand(o), pluginRunCommand(o))
+	cmd.AddCommand(presetCommand(o))
 	return cmd
 }
 

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -19,10 +22,11 @@ func runCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "run",
 		Aliases: []string{"runs"},
-		Short:   "Look at plugin runs: show, logs, cancel",
+		Short:   "Look at plugin runs: show, logs, cancel, download",
 	}
 	o := addClientFlags(cmd, true)
 	cmd.AddCommand(runShowCommand(o), runLogsCommand(o), runCancelCommand(o))
+	cmd.AddCommand(runDownloadCommand(o))
 	return cmd
 }
 
@@ -141,4 +145,66 @@ func writeJSONLine(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+func runDownloadCommand(o *clientOptions) *cobra.Command {
+	var file string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "download RUN_ID [-o FILE]",
+		Short: "Download a run's result file (an export's zip)",
+		Long: `Download the file a run's plugin uploaded (an export's zip). It is saved
+under the name the hub gives it in the current folder (an existing file is
+kept unless --force), or as -o FILE; "-o -" writes it to standard output.
+The file appears only once complete. Result files are kept for the hub's
+--artifact-ttl (7 days by default); an expired one is an error saying so.`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cobra.NoFileCompletions,
+	}
+	// -o here is the file, shadowing the run command's output format.
+	cmd.Flags().StringVarP(&file, "output", "o", "", "file to write (default: the name the hub gives; - for standard output)")
+	cmd.Flags().BoolVar(&force, "force", false, "replace an existing file of the hub's name")
+	cmd.RunE = o.run(func(cmd *cobra.Command, args []string, c *client.Client) error {
+		// The download may take longer than --timeout: that bounds the wait
+		// for the answer's headers only.
+		dl := client.New(c.BaseURL, c.APIKey, client.WithUserAgent("labelhub-cli/"+version),
+			client.WithHTTPClient(&http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, ResponseHeaderTimeout: o.timeout}}))
+		id := args[0]
+		if file == "-" {
+			_, err := dl.DownloadRunArtifact(cmd.Context(), id, cmd.OutOrStdout())
+			return err
+		}
+		dir := "."
+		if file != "" {
+			dir = filepath.Dir(file)
+		}
+		tmp, err := os.CreateTemp(dir, ".labelhub-download-*")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name()) // fails once renamed
+		info, err := dl.DownloadRunArtifact(cmd.Context(), id, tmp)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		target := file
+		if target == "" {
+			target = info.Name
+			if target == "" {
+				target = "run-" + id + ".bin"
+			}
+			if _, err := os.Stat(target); err == nil && !force {
+				return fmt.Errorf("%s exists; pass --force to replace it or -o FILE to choose another name", target)
+			}
+		}
+		if err := os.Rename(tmp.Name(), target); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "Saved %s (%d bytes).\n", target, info.Written)
+		return nil
+	})
+	return cmd
 }

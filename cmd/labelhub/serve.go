@@ -20,10 +20,13 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/artifacts"
+	"github.com/labelhub/labelhub/assetmeta"
 	"github.com/labelhub/labelhub/httpapi"
 	"github.com/labelhub/labelhub/importer"
 	"github.com/labelhub/labelhub/imports"
 	"github.com/labelhub/labelhub/pluginhub"
+	"github.com/labelhub/labelhub/probe"
 	"github.com/labelhub/labelhub/seal"
 	"github.com/labelhub/labelhub/sqlstore"
 	"github.com/labelhub/labelhub/storage"
@@ -40,6 +43,10 @@ type serveOptions struct {
 	importStaleAfter          time.Duration
 	importBatchSize           int
 	importLimits              importer.Limits
+	probeWorkers              int
+	probeTimeout              time.Duration
+	artifactMaxBytes          int64
+	artifactTTL               time.Duration
 }
 
 func serveCommand() *cobra.Command {
@@ -48,7 +55,7 @@ func serveCommand() *cobra.Command {
 		Use:   "serve",
 		Short: "Run the hub (SQLite and a local folder by default)",
 		Long: `Run the hub. With no settings it keeps its metadata in SQLite at DATA/labelhub.db
-and its artifacts under DATA/blobs. On first start with an empty database it
+and runs' result files under DATA/artifacts. On first start with an empty database it
 creates an organisation and an admin user, and writes the admin's API key to
 DATA/initial-admin-key and the admin's password to DATA/initial-admin-password
 (both mode 0600).
@@ -56,7 +63,7 @@ DATA/initial-admin-key and the admin's password to DATA/initial-admin-password
 Every flag has an environment variable: LABELHUB_ADDR, LABELHUB_DATA,
 LABELHUB_DB, LABELHUB_ARTIFACTS, LABELHUB_ADMIN_EMAIL, LABELHUB_MAX_BODY,
 LABELHUB_SECURE_COOKIES (true), LABELHUB_ALLOW_PRIVATE_ENDPOINTS (true),
-LABELHUB_LOG_LEVEL, LABELHUB_LOG_FORMAT.
+LABELHUB_LOG_LEVEL, LABELHUB_LOG_FORMAT, LABELHUB_PROBE_WORKERS, LABELHUB_PROBE_TIMEOUT.
 
 Storage credentials are encrypted with the key in LABELHUB_SECRET_KEY (base64
 of 32 bytes), or else DATA/secret-key, generated on first start. Several
@@ -72,7 +79,18 @@ replicas must share one key: set LABELHUB_SECRET_KEY on each.`,
 	f.StringVar(&o.addr, "addr", envDefault("LABELHUB_ADDR", "127.0.0.1:8080"), "address to listen on")
 	f.StringVar(&o.data, "data", envDefault("LABELHUB_DATA", "./labelhub-data"), "data folder (SQLite file, artifacts, initial credentials)")
 	f.StringVar(&o.db, "db", envDefault("LABELHUB_DB", ""), "database: postgres://… for PostgreSQL; empty for SQLite in the data folder")
-	f.StringVar(&o.artifacts, "artifacts", envDefault("LABELHUB_ARTIFACTS", ""), "artifact store URL; empty for DATA/blobs")
+	f.StringVar(&o.artifacts, "artifacts", envDefault("LABELHUB_ARTIFACTS", ""),
+		"where runs' result files are kept: a folder, or s3://bucket/prefix?endpoint=…&region=… (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); empty for DATA/artifacts")
+	artMax, err := strconv.ParseInt(envDefault("LABELHUB_ARTIFACT_MAX_BYTES", strconv.Itoa(artifacts.DefaultMaxBytes)), 10, 64)
+	if err != nil {
+		artMax = artifacts.DefaultMaxBytes
+	}
+	f.Int64Var(&o.artifactMaxBytes, "artifact-max-bytes", artMax, "largest result file a plugin run may upload, in bytes (LABELHUB_ARTIFACT_MAX_BYTES; 10 GiB)")
+	artTTL, err := time.ParseDuration(envDefault("LABELHUB_ARTIFACT_TTL", artifacts.DefaultTTL.String()))
+	if err != nil {
+		artTTL = artifacts.DefaultTTL
+	}
+	f.DurationVar(&o.artifactTTL, "artifact-ttl", artTTL, "how long result files are kept after their upload; then they are deleted and downloads answer 410 (LABELHUB_ARTIFACT_TTL)")
 	f.StringVar(&o.adminEmail, "admin-email", envDefault("LABELHUB_ADMIN_EMAIL", "admin@example.com"), "email of the admin created on first start")
 	f.BoolVar(&o.secureCookies, "secure-cookies", envDefault("LABELHUB_SECURE_COOKIES", "") == "true", "mark cookies Secure (set when a TLS proxy fronts the hub)")
 	f.BoolVar(&o.allowPrivateEndpoints, "allow-private-endpoints", envDefault("LABELHUB_ALLOW_PRIVATE_ENDPOINTS", "") == "true",
@@ -85,6 +103,17 @@ replicas must share one key: set LABELHUB_SECRET_KEY on each.`,
 	batch, _ := strconv.Atoi(envDefault("LABELHUB_IMPORT_BATCH_SIZE", "2000"))
 	f.IntVar(&o.importBatchSize, "import-batch-size", batch, "items per import transaction")
 	importLimitFlags(f, &o.importLimits)
+	probeWorkers, err := strconv.Atoi(envDefault("LABELHUB_PROBE_WORKERS", strconv.Itoa(assetmeta.DefaultWorkers)))
+	if err != nil {
+		probeWorkers = assetmeta.DefaultWorkers
+	}
+	f.IntVar(&o.probeWorkers, "probe-workers", probeWorkers,
+		"how many imported assets have their missing width/height/frame timing read at once, in the background (0 disables the metadata probe)")
+	probeTimeout, err := time.ParseDuration(envDefault("LABELHUB_PROBE_TIMEOUT", probe.DefaultTimeout.String()))
+	if err != nil {
+		probeTimeout = probe.DefaultTimeout
+	}
+	f.DurationVar(&o.probeTimeout, "probe-timeout", probeTimeout, "time limit of the metadata probe of one asset")
 	f.StringVar(&o.logLevel, "log-level", envDefault("LABELHUB_LOG_LEVEL", "info"), "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", envDefault("LABELHUB_LOG_FORMAT", "text"), "text or json")
 	return cmd
@@ -130,19 +159,49 @@ func serve(ctx context.Context, o serveOptions) error {
 	// running by a process that died are resumed (now and whenever their
 	// heartbeat goes stale); a shutdown stops them at a batch boundary,
 	// resumable at the next start.
-	runner := imports.New(imports.Config{Store: store, SpoolDir: filepath.Join(o.data, "imports"), Logger: log,
+	// The metadata probe reads what imported assets lack (width, height,
+	// frame rate, frame count) from their files; every committed import
+	// batch wakes it. Claims it holds at shutdown are given back.
+	var importStore imports.Store = store
+	if o.probeWorkers > 0 {
+		if o.probeTimeout <= 0 {
+			return fmt.Errorf("--probe-timeout must be positive, not %s", o.probeTimeout)
+		}
+		probes := assetmeta.New(assetmeta.Config{Store: store, Storage: storages, Workers: o.probeWorkers, Logger: log,
+			Probe: probe.Options{AllowPrivate: o.allowPrivateEndpoints, Timeout: o.probeTimeout}})
+		probes.Start()
+		defer probes.Close()
+		importStore = assetmeta.WakeOnImport(store, probes)
+	}
+	runner := imports.New(imports.Config{Store: importStore, SpoolDir: filepath.Join(o.data, "imports"), Logger: log,
 		Integrations: httpapi.StorageIntegrations(storages), StaleAfter: o.importStaleAfter, BatchSize: o.importBatchSize,
 		Limits: o.importLimits})
 	defer runner.Close()
 	go runner.Watch(ctx)
-	ui, err := web.New(web.Config{Store: store, Logger: log, SecureCookies: o.secureCookies, Storage: storages, Imports: runner})
+	plugins := pluginhub.New(pluginhub.Config{Store: store, Logger: log, NewToken: sqlstore.NewRunToken})
+	defer plugins.Close()
+	ui, err := web.New(web.Config{Store: store, Logger: log, SecureCookies: o.secureCookies, Storage: storages, Imports: runner, Plugins: plugins})
 	if err != nil {
 		return err
 	}
-	plugins := pluginhub.New(pluginhub.Config{Store: store, Logger: log, NewToken: sqlstore.NewRunToken})
-	defer plugins.Close()
+	// Runs' result files: a local folder or an S3 bucket; the sweeper
+	// deletes them after --artifact-ttl.
+	if o.artifactMaxBytes <= 0 || o.artifactTTL <= 0 {
+		return fmt.Errorf("--artifact-max-bytes and --artifact-ttl must be positive")
+	}
+	artLoc, err := artifacts.ParseLocation(o.artifacts, o.data)
+	if err != nil {
+		return err
+	}
+	artBlobs, err := artifacts.Open(ctx, artLoc)
+	if err != nil {
+		return err
+	}
+	defer artBlobs.Close()
+	arts := &artifacts.Service{Blobs: artBlobs, Records: store, MaxBytes: o.artifactMaxBytes, TTL: o.artifactTTL, Logger: log}
+	go arts.Watch(ctx, min(10*time.Minute, o.artifactTTL/4+time.Second))
 	handler := httpapi.New(httpapi.Config{Store: store, Logger: log, MaxBodyBytes: o.maxBody, Version: version, Storage: storages, Fallback: ui, Imports: runner,
-		Plugins: plugins, RunTokens: store})
+		Plugins: plugins, RunTokens: store, Artifacts: arts})
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {

@@ -1,18 +1,23 @@
 // Command minimal-export is the smallest useful labelhub plugin: an export
 // plugin that reads the key "prefix" from its Config JSON, logs, reports
-// progress and returns the name of the file it would have made.
+// progress and makes a small zip, which the SDK uploads to the hub over
+// HTTP (streamed, never through the socket) before the run is done.
 //
 // Register it and start it:
 //
 //	labelhub plugin create --name "Minimal export" --type export
 //	LABELHUB_SERVER=http://127.0.0.1:8080 LABELHUB_PLUGIN_ID=… LABELHUB_PLUGIN_SECRET=… go run ./examples/minimal-export
 //
-// Then run it: labelhub plugin run PLUGIN_ID --project PROJECT_ID.
+// Then run it: labelhub plugin run PLUGIN_ID --project PROJECT_ID, and
+// fetch the zip: labelhub run download RUN_ID.
 package main
 
 import (
+	"archive/zip"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -39,9 +44,35 @@ func export(ctx context.Context, r *plugin.ExportRequest) (plugin.ExportResult, 
 		}
 		r.Progress(int64(i+1), steps, fmt.Sprintf("step %d of %d", i+1, steps))
 	}
-	name := cfg.Prefix + "-" + r.ProjectID + ".json"
+	name := cfg.Prefix + "-" + r.ProjectID + ".zip"
 	r.Log.Info("export finished", "file", name)
-	return plugin.ExportResult{FileName: name, Info: map[string]any{"steps": steps}}, nil
+	// The zip is written into a pipe while the SDK uploads the other end:
+	// however big an export gets, it is never held in memory.
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeZip(pw, r)) }()
+	return plugin.ExportResult{FileName: name, Reader: pr, Info: map[string]any{"steps": steps}}, nil
+}
+
+// writeZip writes the export: export.json describing the run, and a README.
+func writeZip(w io.Writer, r *plugin.ExportRequest) error {
+	zw := zip.NewWriter(w)
+	f, err := zw.Create("export.json")
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(map[string]any{"projectId": r.ProjectID, "session": r.Session, "stage": r.Stage, "assets": []any{}}); err != nil {
+		return err
+	}
+	f, err = zw.Create("README.txt")
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(f, "Made by the minimal-export example plugin.\n"); err != nil {
+		return err
+	}
+	return zw.Close()
 }
 
 func main() {

@@ -1,0 +1,295 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/httpapi"
+	"github.com/labelhub/labelhub/plugin"
+	"github.com/labelhub/labelhub/pluginhub"
+	"github.com/labelhub/labelhub/sqlstore"
+	"github.com/labelhub/labelhub/testservers"
+	"github.com/labelhub/labelhub/web"
+)
+
+// tickingPlugin logs a line and reports progress every tick; with
+// {"mode": "block"} in its config it goes on until it is cancelled,
+// otherwise it stops after three ticks.
+var tickingPlugin = plugin.HandlerFunc(func(ctx context.Context, r *plugin.Request) (any, error) {
+	var cfg struct {
+		Mode    string   `json:"mode"`
+		Classes []string `json:"classes"`
+	}
+	if err := r.DecodeConfig(&cfg); err != nil {
+		return nil, err
+	}
+	r.Log.Info("started", "classes", strings.Join(cfg.Classes, ","))
+	for i := 1; ; i++ {
+		r.Log.Info(fmt.Sprintf("tick %d", i))
+		r.Progress(int64(i), 1000, "working")
+		if cfg.Mode != "block" && i == 3 {
+			return map[string]any{"ticks": i}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(150 * time.Millisecond):
+		}
+	}
+})
+
+// TestBrowserPluginRun: a real SDK plugin connects; in Chromium, see it
+// online on the Plugins page, open it from a project, pick a preset, edit
+// the Config JSON, be stopped by invalid JSON before anything is sent,
+// run, watch the console and the progress bar live, cancel.
+func TestBrowserPluginRun(t *testing.T) {
+	chromium := testservers.Chromium(t)
+	store := openStore(t)
+	ctx := context.Background()
+	org, admin, _, err := store.CreateOrg(ctx, labelhub.NewOrg{
+		Name: "Acme Vision", AdminEmail: adminEmail, AdminName: "Ada", AdminPassword: adminPassword,
+	}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	hub := pluginhub.New(pluginhub.Config{Store: store, Logger: log, NewToken: sqlstore.NewRunToken,
+		PollInterval: 50 * time.Millisecond, Heartbeat: time.Second, CancelGrace: 5 * time.Second})
+	ui, err := web.New(web.Config{Store: store, Logger: log, Plugins: hub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: store, Logger: log, Fallback: ui, Plugins: hub, RunTokens: store}))
+	defer func() { srv.CloseClientConnections(); srv.Close(); hub.Close() }()
+
+	proj, err := store.CreateProject(ctx, org.ID, admin.ID, labelhub.ProjectInput{Name: ptr("Street scenes")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, secret, err := store.CreatePlugin(ctx, org.ID, admin.ID, labelhub.PluginInput{Name: ptr("Ticker"), Type: ptr(labelhub.PluginExport),
+		Description: ptr("Counts while it works."), DefaultConfig: ptr(`{"mode": "quick"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	preset, err := store.CreatePreset(ctx, org.ID, admin.ID, proj.ID, p.ID, labelhub.PresetInput{Name: ptr("keep going"),
+		ConfigJSON: ptr(`{"mode": "block", "classes": ["car"]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, stopPlugin := context.WithCancel(ctx)
+	pluginDone := make(chan struct{})
+	go func() {
+		defer close(pluginDone)
+		_ = plugin.Run(pctx, plugin.Config{Host: srv.URL, ID: p.ID, Secret: secret, Concurrency: 1, Logger: log,
+			MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}, tickingPlugin)
+	}()
+	defer func() { stopPlugin(); <-pluginDone }()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if in, err := store.ListInstances(ctx, p.ID); err == nil && len(in) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the plugin did not connect")
+		}
+	}
+
+	bctxTimeout, cancel := context.WithTimeout(ctx, 120*time.Second)
+	defer cancel()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1360, 1000),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(bctxTimeout, opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(bctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	eval := func(what, expr string) string {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return s
+	}
+	poll := func(what, expr string) {
+		t.Helper()
+		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(45*time.Second))); err != nil {
+			t.Fatalf("%s (%s): %v", what, expr, err)
+		}
+	}
+	// settle waits for expr across a navigation: reads that race the
+	// page change fail and are tried again.
+	settle := func(what, expr string) {
+		t.Helper()
+		var last error
+		for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool](expr))
+			if err == nil && ok {
+				return
+			}
+			last = err
+		}
+		t.Fatalf("%s (%s): %v", what, expr, last)
+	}
+	runs := func() []labelhub.Run {
+		t.Helper()
+		page, err := store.ListRuns(ctx, org.ID, proj.ID, labelhub.PageRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Items
+	}
+
+	do("sign in", chromedp.Navigate(srv.URL+"/projects"), chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), adminEmail),
+		chromedp.SendKeys(chromedp.ID("password"), adminPassword),
+		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("create-project")),
+	)
+	do("open the Plugins page", chromedp.Click(chromedp.ID("nav-plugins")), chromedp.WaitVisible(chromedp.ID("plugins-table")))
+	row := `#plugin-rows tr[data-plugin="` + p.ID + `"]`
+	if got := eval("online dot", `document.querySelector('`+row+` .dot').getAttribute("data-online")`); got != "true" {
+		t.Fatalf("the plugin shows online=%s", got)
+	}
+	if got := text(row); !strings.Contains(got, "Ticker") || !strings.Contains(got, "SDK") || !strings.Contains(got, "Counts while it works.") {
+		t.Fatalf("plugin row %q", got)
+	}
+
+	do("open the project's Plugins tab", chromedp.Navigate(srv.URL+"/projects/"+proj.ID), chromedp.WaitVisible(chromedp.ID("tab-plugins")),
+		chromedp.Click(chromedp.ID("tab-plugins")), chromedp.WaitVisible(chromedp.ID("project-plugin-rows")))
+	do("open the plugin", chromedp.Click(chromedp.CSS(`[data-open-plugin="`+p.ID+`"]`)), chromedp.WaitVisible(chromedp.ID("config-json")))
+	if got := text("#plugin-online"); !strings.Contains(got, "online") || strings.Contains(got, "offline") {
+		t.Fatalf("dialog says %q", got)
+	}
+	if got := text("#plugin-description"); got != "Counts while it works." {
+		t.Fatalf("description %q", got)
+	}
+	if got, _ := chromedp.Run(bctx, chromedp.Value(chromedp.ID("config-json"))); !strings.Contains(got, `"quick"`) {
+		t.Fatalf("the editor starts with %q, not the default config", got)
+	}
+	if hidden := eval("load button", `String(document.getElementById("preset-load").hidden)`); hidden != "true" {
+		t.Fatal("with scripts the preset Load button should be hidden")
+	}
+
+	// Pick the preset: the editor takes its config.
+	eval("pick the preset", `(function () { var s = document.getElementById("preset-select"); s.value = "`+preset.ID+`";
+		s.dispatchEvent(new Event("change")); return s.value; })()`)
+	got, err := chromedp.Run(bctx, chromedp.Value(chromedp.ID("config-json")))
+	if err != nil || !strings.Contains(got, `"block"`) || !strings.Contains(got, `"car"`) {
+		t.Fatalf("after picking the preset the editor holds %q (%v)", got, err)
+	}
+
+	if shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)); err == nil {
+		_ = os.WriteFile("/tmp/labelhub-ui-run-dialog.png", shot, 0o644)
+	}
+
+	// Invalid JSON: the error shows next to the editor and Run sends nothing.
+	do("type invalid JSON", chromedp.SetValue(chromedp.ID("config-json"), `{"mode": "block", "classes": ["car", "bike"],`),
+		chromedp.SendKeys(chromedp.ID("config-json"), " "))
+	poll("the JSON error shows", `!document.getElementById("config-error").hidden && document.getElementById("config-error").textContent.indexOf("Not valid JSON") >= 0`)
+	// A listener on the document runs after the form's own: it records
+	// whether the submit was stopped (a sent form would leave the page, and
+	// the poll below would not find the record).
+	eval("watch submits", `(function () { document.addEventListener("submit", function (ev) {
+		window.lastSubmitPrevented = ev.defaultPrevented; }); return ""; })()`)
+	do("click Run with invalid JSON", chromedp.Click(chromedp.ID("run-submit")))
+	poll("the submit is stopped", `window.lastSubmitPrevented === true`)
+	if n := len(runs()); n != 0 {
+		t.Fatalf("invalid JSON started %d runs", n)
+	}
+	if got := text("#config-error"); !strings.Contains(got, "Not valid JSON") {
+		t.Fatalf("error %q", got)
+	}
+
+	// Fix it and run.
+	do("fix the JSON", chromedp.SetValue(chromedp.ID("config-json"), `{"mode": "block", "classes": ["car", "bike"]}`),
+		chromedp.SendKeys(chromedp.ID("config-json"), " "))
+	poll("the JSON error goes", `document.getElementById("config-error").hidden`)
+	do("run", chromedp.Click(chromedp.ID("run-submit")))
+	settle("the session page opens", `location.pathname.indexOf("/runs/") === 0 && document.readyState === "complete" && document.getElementById("run-console") !== null`)
+	all := runs()
+	if len(all) != 1 || all[0].ConfigJSON != `{"mode": "block", "classes": ["car", "bike"]}` {
+		t.Fatalf("runs %+v", all)
+	}
+	run := all[0]
+	if loc := eval("location", `location.href`); loc != srv.URL+"/runs/"+run.ID {
+		t.Fatalf("after Run at %s", loc)
+	}
+
+	// The console follows the log; the progress bar moves.
+	// Lines after those the page was rendered with come over the stream.
+	rendered := eval("rendered lines", `document.getElementById("run-live").getAttribute("data-after")`)
+	poll("log lines arrive live", `document.querySelector('#run-console li[data-seq="' + (`+rendered+` + 2) + '"]') !== null`)
+	poll("the run shows running", `document.getElementById("run-state").getAttribute("data-state") === "running"`)
+	poll("the progress bar is set", `document.getElementById("run-progress").value >= 1`)
+	first, err := strconv.ParseFloat(eval("progress", `String(document.getElementById("run-progress").value)`), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll("the progress bar moves", fmt.Sprintf(`document.getElementById("run-progress").value > %v`, first))
+	lines := text("#run-console")
+	if !strings.Contains(lines, "started") || !strings.Contains(lines, "tick 1") || !strings.Contains(lines, "car,bike") {
+		t.Fatalf("console %q", lines)
+	}
+	// Lines are in order and none twice.
+	seqs := eval("seqs", `Array.prototype.map.call(document.querySelectorAll("#run-console li"), function (li) { return li.getAttribute("data-seq"); }).join(",")`)
+	prev := int64(0)
+	for _, s := range strings.Split(seqs, ",") {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= prev {
+			t.Fatalf("console sequence %s", seqs)
+		}
+		prev = n
+	}
+
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err == nil {
+		_ = os.WriteFile("/tmp/labelhub-ui-session.png", shot, 0o644)
+	}
+
+	// Cancel: the page comes back and shows the run cancelled.
+	eval("mark the page", `(function () { window.beforeCancel = true; return ""; })()`)
+	do("cancel", chromedp.Click(chromedp.ID("run-cancel")))
+	settle("the page comes back", `!window.beforeCancel && document.readyState === "complete" && document.getElementById("run-state") !== null`)
+	poll("the run is cancelled", `document.getElementById("run-state").getAttribute("data-state") === "cancelled"`)
+	poll("the cancel button goes", `!document.getElementById("run-cancel") || document.getElementById("cancel-form").hidden`)
+	if got := text("#run-state"); got != "cancelled" {
+		t.Fatalf("state %q", got)
+	}
+	final, err := store.GetRun(ctx, org.ID, run.ID)
+	if err != nil || final.State != labelhub.RunCancelled {
+		t.Fatalf("stored run %+v, %v", final, err)
+	}
+
+	// The Sessions tab lists it.
+	do("open the Sessions tab", chromedp.Navigate(srv.URL+"/projects/"+proj.ID+"/runs"), chromedp.WaitVisible(chromedp.ID("runs-table")))
+	if got := text(`#run-rows tr[data-run="` + run.ID + `"]`); !strings.Contains(got, "Ticker") || !strings.Contains(got, "cancelled") || !strings.Contains(got, "Ada") {
+		t.Fatalf("sessions row %q", got)
+	}
+}
