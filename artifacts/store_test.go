@@ -28,18 +28,14 @@ func TestMain(m *testing.M) {
 // a prefix, and the bucket's name.
 func newMinIO(t testing.TB) (*artifacts.S3, string) {
 	t.Helper()
-	endpoint, ak, sk := testservers.MinIO(t)
+	endpoint, ak, sk, bucket := testservers.MinIOBucket[string](t, nil)
 	ctx := context.Background()
-	bucket := testservers.NewBucketName(t)
 	st, err := artifacts.NewS3(ctx, artifacts.Location{Bucket: bucket, Prefix: "hub/artifacts/", Endpoint: endpoint, Region: "us-east-1"},
 		artifacts.S3Credentials{AccessKeyID: ak, SecretAccessKey: sk})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if _, err := st.Client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
 	return st, bucket
 }
 

@@ -19,10 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/assetmeta"
 	"github.com/labelhub/labelhub/httpapi"
@@ -161,19 +157,8 @@ func (h *hub) waitProbed(t testing.TB, exts ...string) map[string]labelhub.Asset
 // secret key the integration is given ("" for the right one).
 func (h *hub) minioStorage(t testing.TB, objects map[string][]byte, secret string) (labelhub.Storage, string) {
 	t.Helper()
-	endpoint, ak, sk := testservers.MinIO(t)
-	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")})
+	endpoint, ak, sk, bucket := testservers.MinIOBucket(t, objects)
 	ctx := context.Background()
-	bucket := testservers.NewBucketName(t)
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range objects {
-		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), Body: bytes.NewReader(v)}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	if secret == "" {
 		secret = sk
 	}

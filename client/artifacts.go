@@ -35,17 +35,7 @@ func (c *Client) DownloadRunArtifact(ctx context.Context, runID string, w io.Wri
 	if err != nil {
 		return ArtifactFile{}, fmt.Errorf("labelhub client: %w", err)
 	}
-	if c.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.APIKey)
-	}
-	if c.userAgent != "" {
-		req.Header.Set("User-Agent", c.userAgent)
-	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := c.roundTrip(req)
 	if err != nil {
 		return ArtifactFile{}, err
 	}

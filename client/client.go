@@ -302,6 +302,27 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, 
 	return c.send(ctx, method, u, path, body, -1, out)
 }
 
+// setIdentity adds the client's API key and user agent to req.
+func (c *Client) setIdentity(req *http.Request) {
+	if c.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.APIKey)
+	}
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+}
+
+// roundTrip sends req, with the client's API key and user agent, over
+// HTTPClient (http.DefaultClient when nil).
+func (c *Client) roundTrip(req *http.Request) (*http.Response, error) {
+	c.setIdentity(req)
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return hc.Do(req)
+}
+
 // send sends one request with body (nil for none; JSON unless it is a
 // stream) and decodes a 2xx answer into out. size > 0 is sent as the
 // Content-Length of a streamed body; -1 marks body as encoded JSON.
@@ -318,17 +339,7 @@ func (c *Client) send(ctx context.Context, method, u, path string, body io.Reade
 			req.ContentLength = size
 		}
 	}
-	if c.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.APIKey)
-	}
-	if c.userAgent != "" {
-		req.Header.Set("User-Agent", c.userAgent)
-	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := c.roundTrip(req)
 	if err != nil {
 		return err // a *url.Error naming the request; wraps the context's error
 	}

@@ -220,12 +220,7 @@ func (c *Client) streamLogs(ctx context.Context, hc *http.Client, id string, aft
 		return labelhub.Run{}, false, fmt.Errorf("labelhub client: %w", err)
 	}
 	req.Header.Set("Accept", "text/event-stream")
-	if c.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.APIKey)
-	}
-	if c.userAgent != "" {
-		req.Header.Set("User-Agent", c.userAgent)
-	}
+	c.setIdentity(req)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return labelhub.Run{}, false, err

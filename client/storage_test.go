@@ -11,10 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/client"
 	"github.com/labelhub/labelhub/testservers"
@@ -123,19 +119,12 @@ func TestStorages(t *testing.T) {
 }
 
 func TestStorageValidateAndObjectsOnMinIO(t *testing.T) {
-	endpoint, ak, sk := testservers.MinIO(t)
-	s3c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")})
-	ctx := context.Background()
-	bucket := testservers.NewBucketName(t)
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
+	objects := map[string]string{}
 	for _, key := range []string{"b.jpg", "c.zip", "d.mp4", "sub/x.png", "other/y.txt"} {
-		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader("data of " + key)}); err != nil {
-			t.Fatal(err)
-		}
+		objects[key] = "data of " + key
 	}
+	endpoint, ak, sk, bucket := testservers.MinIOBucket(t, objects)
+	ctx := context.Background()
 
 	h := newHub(t)
 	c := client.New(h.URL, h.RootKey)

@@ -272,18 +272,14 @@ func TestRunArtifactsOnLocalFolder(t *testing.T) {
 }
 
 func TestRunArtifactsOnMinIO(t *testing.T) {
-	endpoint, ak, sk := testservers.MinIO(t)
+	endpoint, ak, sk, bucket := testservers.MinIOBucket[string](t, nil)
 	ctx := context.Background()
-	bucket := testservers.NewBucketName(t)
 	blobs, err := artifacts.NewS3(ctx, artifacts.Location{Bucket: bucket, Prefix: "artifacts/", Endpoint: endpoint, Region: "us-east-1"},
 		artifacts.S3Credentials{AccessKeyID: ak, SecretAccessKey: sk})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer blobs.Close()
-	if _, err := blobs.Client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
 	artifactScenario(t, openStore(t, filepath.Join(t.TempDir(), "labelhub.db")), blobs, func() []string {
 		out := []string{}
 		objs, err := blobs.Client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})

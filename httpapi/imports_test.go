@@ -13,6 +13,7 @@ import (
 	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/httpapi"
 	"github.com/labelhub/labelhub/sqlstore"
+	"github.com/labelhub/labelhub/testservers"
 )
 
 // importAnswer is the answer of the import routes.
@@ -315,7 +316,7 @@ func (h *hub) content(key, assetID string, hdr ...string) *http.Response {
 
 func TestAssetContent(t *testing.T) {
 	const catBytes = "0123456789 jpeg bytes of a cat"
-	endpoint, ak, sk, bucket := minioBucket(t, map[string]string{"pets/cat.jpg": catBytes})
+	endpoint, ak, sk, bucket := testservers.MinIOBucket(t, map[string]string{"pets/cat.jpg": catBytes})
 	h := newHub(t, openStore(t, filepath.Join(t.TempDir(), "labelhub.db")), httpapi.Config{})
 	var p labelhub.Project
 	h.must(h.rootKey, "POST", "/api/v1/projects", `{"name":"Content"}`, 201, &p)

@@ -18,10 +18,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/httpapi"
 	"github.com/labelhub/labelhub/seal"
@@ -366,26 +362,6 @@ func TestStoragePrivateEndpointsRefused(t *testing.T) {
 	h.must(h.rootKey, "POST", "/api/v1/storages", body, 201, nil)
 }
 
-// minioBucket makes a bucket of the test's own on the shared MinIO with
-// the given objects (key → content).
-func minioBucket(t *testing.T, objects map[string]string) (endpoint, accessKey, secretKey, bucket string) {
-	t.Helper()
-	endpoint, accessKey, secretKey = testservers.MinIO(t)
-	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secretKey, "")})
-	ctx := context.Background()
-	bucket = testservers.NewBucketName(t)
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range objects {
-		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), Body: strings.NewReader(v)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return endpoint, accessKey, secretKey, bucket
-}
-
 type objectItem struct {
 	Type       string `json:"type"`
 	Key        string `json:"key"`
@@ -414,7 +390,7 @@ func (v validation) check(name string) (ok bool, msg string, found bool) {
 }
 
 func TestStorageAgainstMinIO(t *testing.T) {
-	endpoint, ak, sk, bucket := minioBucket(t, map[string]string{
+	endpoint, ak, sk, bucket := testservers.MinIOBucket(t, map[string]string{
 		"cat.jpg":           "jpeg bytes",
 		"notes.txt":         "some notes",
 		"archive.zip":       "zip bytes",

@@ -1,7 +1,6 @@
 package storage_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"io"
@@ -10,10 +9,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/storage"
@@ -116,18 +111,9 @@ func BenchmarkSignedURL(b *testing.B) {
 func BenchmarkProxy(b *testing.B) {
 	const size = 64 << 20
 	ctx := context.Background()
-	endpoint, ak, sk := testservers.MinIO(b)
-	bucketName := testservers.NewBucketName(b)
-	client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")})
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucketName)}); err != nil {
-		b.Fatal(err)
-	}
 	data := make([]byte, size)
 	rand.Read(data)
-	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucketName), Key: aws.String("video/big.bin"), Body: bytes.NewReader(data)}); err != nil {
-		b.Fatal(err)
-	}
+	endpoint, ak, sk, bucketName := testservers.MinIOBucket(b, map[string][]byte{"video/big.bin": data})
 	e := newEnv(b)
 	svc := storage.NewService(e.store, storage.Options{Box: e.box, AllowPrivateEndpoints: true})
 	defer svc.Close()

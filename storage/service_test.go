@@ -17,8 +17,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/storage"
@@ -250,19 +248,10 @@ func TestAzureCORSRule(t *testing.T) {
 // held.
 func TestProxyStreams(t *testing.T) {
 	ctx := context.Background()
-	endpoint, ak, sk := testservers.MinIO(t)
-	bucket := testservers.NewBucketName(t)
-	client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")})
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
 	const size = 32 << 20
 	data := make([]byte, size)
 	rand.Read(data)
-	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("big.bin"), Body: bytes.NewReader(data)}); err != nil {
-		t.Fatal(err)
-	}
+	endpoint, ak, sk, bucket := testservers.MinIOBucket(t, map[string][]byte{"big.bin": data})
 	e := newEnv(t)
 	svc := e.service(t, true, 0)
 	st, err := svc.Create(ctx, e.org.ID, e.user.ID, labelhub.StorageInput{Name: "m", Provider: labelhub.ProviderS3Compatible, Bucket: bucket,

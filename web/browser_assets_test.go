@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/httpapi"
 	"github.com/labelhub/labelhub/imports"
 	"github.com/labelhub/labelhub/testservers"
@@ -31,20 +29,11 @@ var onePixelPNG, _ = base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAA
 // finish, see the 3 assets and the error, open an asset.
 func TestBrowserImportAssets(t *testing.T) {
 	chromium := testservers.Chromium(t)
-	store := openStore(t)
-	if _, _, _, err := store.CreateOrg(context.Background(), labelhub.NewOrg{
-		Name: "Acme Vision", AdminEmail: adminEmail, AdminName: "Ada", AdminPassword: adminPassword,
-	}, true); err != nil {
-		t.Fatal(err)
-	}
+	store, _, _ := orgStore(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	runner := imports.New(imports.Config{Store: store, SpoolDir: t.TempDir(), Logger: log})
 	defer runner.Close()
-	ui, err := web.New(web.Config{Store: store, Logger: log, Imports: runner})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: store, Logger: log, Fallback: ui, Imports: runner}))
+	srv := serveHub(t, store, web.Config{Logger: log, Imports: runner}, httpapi.Config{Logger: log, Imports: runner})
 	defer srv.Close()
 	images := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "image/png")
@@ -62,74 +51,40 @@ func TestBrowserImportAssets(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1360, 1000),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	poll := func(what, expr string) {
-		t.Helper()
-		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
-			t.Fatalf("%s (%s): %v", what, expr, err)
-		}
-	}
+	b := newBrowser(t, chromium, 90*time.Second, 1000)
+	defer b.close()
 
-	do("sign in", chromedp.Navigate(srv.URL+"/projects"), chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), adminEmail),
-		chromedp.SendKeys(chromedp.ID("password"), adminPassword),
-		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.ID("create-project")),
-	)
-	do("create a project",
+	b.signIn(srv.URL + "/projects")
+	b.do("create a project",
 		chromedp.SendKeys(chromedp.ID("project-name"), "Street scenes"),
 		chromedp.Click(chromedp.CSS(`#create-project button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.ID("project-title")),
 	)
-	do("open the Assets tab", chromedp.Click(chromedp.ID("tab-assets")), chromedp.WaitVisible(chromedp.ID("import-form")))
-	if got := text("#no-assets"); !strings.Contains(got, "No assets yet") {
+	b.do("open the Assets tab", chromedp.Click(chromedp.ID("tab-assets")), chromedp.WaitVisible(chromedp.ID("import-form")))
+	if got := b.text("#no-assets"); !strings.Contains(got, "No assets yet") {
 		t.Fatalf("empty list says %q", got)
 	}
-	do("upload the file",
+	b.do("upload the file",
 		chromedp.SetUploadFiles(chromedp.ID("import-file"), []string{file}),
 		chromedp.SendKeys(chromedp.ID("import-new-batches"), "day-1"),
 		chromedp.Click(chromedp.ID("import-submit")),
 	)
-	poll("the import finishes", `document.querySelector("#import-result[data-done]") !== null`)
-	poll("three assets listed", `document.querySelectorAll("#asset-rows tr").length === 3`)
-	if got := text("#import-state"); got != "succeeded" {
+	b.poll("the import finishes", `document.querySelector("#import-result[data-done]") !== null`)
+	b.poll("three assets listed", `document.querySelectorAll("#asset-rows tr").length === 3`)
+	if got := b.text("#import-state"); got != "succeeded" {
 		t.Fatalf("state %q", got)
 	}
-	if got := text(`#import-counts [data-count="imported"]`); got != "3" {
+	if got := b.text(`#import-counts [data-count="imported"]`); got != "3" {
 		t.Fatalf("imported %q", got)
 	}
-	if got := text(`#import-counts [data-count="invalid"]`); got != "1" {
+	if got := b.text(`#import-counts [data-count="invalid"]`); got != "1" {
 		t.Fatalf("invalid %q", got)
 	}
-	errs := text("#import-error-rows")
+	errs := b.text("#import-error-rows")
 	if !strings.Contains(errs, "[3].metadata.width") || !strings.Contains(errs, "4") {
 		t.Fatalf("error table %q", errs)
 	}
-	list := text("#asset-rows")
+	list := b.text("#asset-rows")
 	for i := 1; i <= 3; i++ {
 		if !strings.Contains(list, fmt.Sprintf("street-%d", i)) {
 			t.Fatalf("list lacks street-%d: %q", i, list)
@@ -138,7 +93,7 @@ func TestBrowserImportAssets(t *testing.T) {
 	if !strings.Contains(list, "day-1") || !strings.Contains(list, "image") {
 		t.Fatalf("list lacks the batch or type: %q", list)
 	}
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,13 +102,13 @@ func TestBrowserImportAssets(t *testing.T) {
 	}
 
 	// Filters: the type select and the externalId search.
-	do("filter", chromedp.SendKeys(chromedp.ID("filter-external-id"), "street-2"),
+	b.do("filter", chromedp.SendKeys(chromedp.ID("filter-external-id"), "street-2"),
 		chromedp.Click(chromedp.CSS(`#asset-filters button[type=submit]`)), chromedp.WaitVisible(chromedp.ID("asset-rows")))
 	// The submit navigates; until the new page is in, #asset-rows may still
 	// be the old page's, so wait for the filtered list.
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		// A read that races the navigation fails; try again.
-		got, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("#asset-rows")))
+		got, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("#asset-rows")))
 		if err == nil && strings.Contains(got, "street-2") && !strings.Contains(got, "street-1") {
 			break
 		}
@@ -163,18 +118,18 @@ func TestBrowserImportAssets(t *testing.T) {
 	}
 
 	// The asset page: metadata, contextData, batches and a preview.
-	do("open an asset", chromedp.Click(chromedp.CSS(`#asset-rows a`)), chromedp.WaitVisible(chromedp.ID("asset-metadata")))
-	if got := text("#asset-title"); got != "street-2" {
+	b.do("open an asset", chromedp.Click(chromedp.CSS(`#asset-rows a`)), chromedp.WaitVisible(chromedp.ID("asset-metadata")))
+	if got := b.text("#asset-title"); got != "street-2" {
 		t.Fatalf("title %q", got)
 	}
-	if got := text("#asset-metadata"); !strings.Contains(got, `"camera": "front-2"`) || !strings.Contains(got, `"width": 1`) {
+	if got := b.text("#asset-metadata"); !strings.Contains(got, `"camera": "front-2"`) || !strings.Contains(got, `"width": 1`) {
 		t.Fatalf("metadata %q", got)
 	}
-	if got := text("#asset-context-data"); !strings.Contains(got, `"route": "A2"`) {
+	if got := b.text("#asset-context-data"); !strings.Contains(got, `"route": "A2"`) {
 		t.Fatalf("contextData %q", got)
 	}
-	if got := text("#asset-batches"); got != "day-1" {
+	if got := b.text("#asset-batches"); got != "day-1" {
 		t.Fatalf("batches %q", got)
 	}
-	poll("the preview loads through /content", `document.getElementById("asset-preview").complete && document.getElementById("asset-preview").naturalWidth === 1`)
+	b.poll("the preview loads through /content", `document.getElementById("asset-preview").complete && document.getElementById("asset-preview").naturalWidth === 1`)
 }

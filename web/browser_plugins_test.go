@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -55,22 +54,12 @@ var tickingPlugin = plugin.HandlerFunc(func(ctx context.Context, r *plugin.Reque
 // run, watch the console and the progress bar live, cancel.
 func TestBrowserPluginRun(t *testing.T) {
 	chromium := testservers.Chromium(t)
-	store := openStore(t)
+	store, org, admin := orgStore(t)
 	ctx := context.Background()
-	org, admin, _, err := store.CreateOrg(ctx, labelhub.NewOrg{
-		Name: "Acme Vision", AdminEmail: adminEmail, AdminName: "Ada", AdminPassword: adminPassword,
-	}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hub := pluginhub.New(pluginhub.Config{Store: store, Logger: log, NewToken: sqlstore.NewRunToken,
 		PollInterval: 50 * time.Millisecond, Heartbeat: time.Second, CancelGrace: 5 * time.Second})
-	ui, err := web.New(web.Config{Store: store, Logger: log, Plugins: hub})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: store, Logger: log, Fallback: ui, Plugins: hub, RunTokens: store}))
+	srv := serveHub(t, store, web.Config{Logger: log, Plugins: hub}, httpapi.Config{Logger: log, Plugins: hub, RunTokens: store})
 	defer func() { srv.CloseClientConnections(); srv.Close(); hub.Close() }()
 
 	proj, err := store.CreateProject(ctx, org.ID, admin.ID, labelhub.ProjectInput{Name: ptr("Street scenes")})
@@ -104,44 +93,16 @@ func TestBrowserPluginRun(t *testing.T) {
 		}
 	}
 
-	bctxTimeout, cancel := context.WithTimeout(ctx, 120*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1360, 1000),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(bctxTimeout, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	b := newBrowser(t, chromium, 120*time.Second, 1000)
+	defer b.close()
+	b.pollFor = 45 * time.Second
 	eval := func(what, expr string) string {
 		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Evaluate[string](expr))
+		s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](expr))
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 		return s
-	}
-	poll := func(what, expr string) {
-		t.Helper()
-		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(45*time.Second))); err != nil {
-			t.Fatalf("%s (%s): %v", what, expr, err)
-		}
 	}
 	// settle waits for expr across a navigation: reads that race the
 	// page change fail and are tried again.
@@ -149,7 +110,7 @@ func TestBrowserPluginRun(t *testing.T) {
 		t.Helper()
 		var last error
 		for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool](expr))
+			ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](expr))
 			if err == nil && ok {
 				return
 			}
@@ -166,31 +127,26 @@ func TestBrowserPluginRun(t *testing.T) {
 		return page.Items
 	}
 
-	do("sign in", chromedp.Navigate(srv.URL+"/projects"), chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), adminEmail),
-		chromedp.SendKeys(chromedp.ID("password"), adminPassword),
-		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.ID("create-project")),
-	)
-	do("open the Plugins page", chromedp.Click(chromedp.ID("nav-plugins")), chromedp.WaitVisible(chromedp.ID("plugins-table")))
+	b.signIn(srv.URL + "/projects")
+	b.do("open the Plugins page", chromedp.Click(chromedp.ID("nav-plugins")), chromedp.WaitVisible(chromedp.ID("plugins-table")))
 	row := `#plugin-rows tr[data-plugin="` + p.ID + `"]`
 	if got := eval("online dot", `document.querySelector('`+row+` .dot').getAttribute("data-online")`); got != "true" {
 		t.Fatalf("the plugin shows online=%s", got)
 	}
-	if got := text(row); !strings.Contains(got, "Ticker") || !strings.Contains(got, "SDK") || !strings.Contains(got, "Counts while it works.") {
+	if got := b.text(row); !strings.Contains(got, "Ticker") || !strings.Contains(got, "SDK") || !strings.Contains(got, "Counts while it works.") {
 		t.Fatalf("plugin row %q", got)
 	}
 
-	do("open the project's Plugins tab", chromedp.Navigate(srv.URL+"/projects/"+proj.ID), chromedp.WaitVisible(chromedp.ID("tab-plugins")),
+	b.do("open the project's Plugins tab", chromedp.Navigate(srv.URL+"/projects/"+proj.ID), chromedp.WaitVisible(chromedp.ID("tab-plugins")),
 		chromedp.Click(chromedp.ID("tab-plugins")), chromedp.WaitVisible(chromedp.ID("project-plugin-rows")))
-	do("open the plugin", chromedp.Click(chromedp.CSS(`[data-open-plugin="`+p.ID+`"]`)), chromedp.WaitVisible(chromedp.ID("config-json")))
-	if got := text("#plugin-online"); !strings.Contains(got, "online") || strings.Contains(got, "offline") {
+	b.do("open the plugin", chromedp.Click(chromedp.CSS(`[data-open-plugin="`+p.ID+`"]`)), chromedp.WaitVisible(chromedp.ID("config-json")))
+	if got := b.text("#plugin-online"); !strings.Contains(got, "online") || strings.Contains(got, "offline") {
 		t.Fatalf("dialog says %q", got)
 	}
-	if got := text("#plugin-description"); got != "Counts while it works." {
+	if got := b.text("#plugin-description"); got != "Counts while it works." {
 		t.Fatalf("description %q", got)
 	}
-	if got, _ := chromedp.Run(bctx, chromedp.Value(chromedp.ID("config-json"))); !strings.Contains(got, `"quick"`) {
+	if got, _ := chromedp.Run(b.ctx, chromedp.Value(chromedp.ID("config-json"))); !strings.Contains(got, `"quick"`) {
 		t.Fatalf("the editor starts with %q, not the default config", got)
 	}
 	if hidden := eval("load button", `String(document.getElementById("preset-load").hidden)`); hidden != "true" {
@@ -200,38 +156,38 @@ func TestBrowserPluginRun(t *testing.T) {
 	// Pick the preset: the editor takes its config.
 	eval("pick the preset", `(function () { var s = document.getElementById("preset-select"); s.value = "`+preset.ID+`";
 		s.dispatchEvent(new Event("change")); return s.value; })()`)
-	got, err := chromedp.Run(bctx, chromedp.Value(chromedp.ID("config-json")))
+	got, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.ID("config-json")))
 	if err != nil || !strings.Contains(got, `"block"`) || !strings.Contains(got, `"car"`) {
 		t.Fatalf("after picking the preset the editor holds %q (%v)", got, err)
 	}
 
-	if shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)); err == nil {
+	if shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)); err == nil {
 		_ = os.WriteFile("/tmp/labelhub-ui-run-dialog.png", shot, 0o644)
 	}
 
 	// Invalid JSON: the error shows next to the editor and Run sends nothing.
-	do("type invalid JSON", chromedp.SetValue(chromedp.ID("config-json"), `{"mode": "block", "classes": ["car", "bike"],`),
+	b.do("type invalid JSON", chromedp.SetValue(chromedp.ID("config-json"), `{"mode": "block", "classes": ["car", "bike"],`),
 		chromedp.SendKeys(chromedp.ID("config-json"), " "))
-	poll("the JSON error shows", `!document.getElementById("config-error").hidden && document.getElementById("config-error").textContent.indexOf("Not valid JSON") >= 0`)
+	b.poll("the JSON error shows", `!document.getElementById("config-error").hidden && document.getElementById("config-error").textContent.indexOf("Not valid JSON") >= 0`)
 	// A listener on the document runs after the form's own: it records
 	// whether the submit was stopped (a sent form would leave the page, and
 	// the poll below would not find the record).
 	eval("watch submits", `(function () { document.addEventListener("submit", function (ev) {
 		window.lastSubmitPrevented = ev.defaultPrevented; }); return ""; })()`)
-	do("click Run with invalid JSON", chromedp.Click(chromedp.ID("run-submit")))
-	poll("the submit is stopped", `window.lastSubmitPrevented === true`)
+	b.do("click Run with invalid JSON", chromedp.Click(chromedp.ID("run-submit")))
+	b.poll("the submit is stopped", `window.lastSubmitPrevented === true`)
 	if n := len(runs()); n != 0 {
 		t.Fatalf("invalid JSON started %d runs", n)
 	}
-	if got := text("#config-error"); !strings.Contains(got, "Not valid JSON") {
+	if got := b.text("#config-error"); !strings.Contains(got, "Not valid JSON") {
 		t.Fatalf("error %q", got)
 	}
 
 	// Fix it and run.
-	do("fix the JSON", chromedp.SetValue(chromedp.ID("config-json"), `{"mode": "block", "classes": ["car", "bike"]}`),
+	b.do("fix the JSON", chromedp.SetValue(chromedp.ID("config-json"), `{"mode": "block", "classes": ["car", "bike"]}`),
 		chromedp.SendKeys(chromedp.ID("config-json"), " "))
-	poll("the JSON error goes", `document.getElementById("config-error").hidden`)
-	do("run", chromedp.Click(chromedp.ID("run-submit")))
+	b.poll("the JSON error goes", `document.getElementById("config-error").hidden`)
+	b.do("run", chromedp.Click(chromedp.ID("run-submit")))
 	settle("the session page opens", `location.pathname.indexOf("/runs/") === 0 && document.readyState === "complete" && document.getElementById("run-console") !== null`)
 	all := runs()
 	if len(all) != 1 || all[0].ConfigJSON != `{"mode": "block", "classes": ["car", "bike"]}` {
@@ -245,15 +201,15 @@ func TestBrowserPluginRun(t *testing.T) {
 	// The console follows the log; the progress bar moves.
 	// Lines after those the page was rendered with come over the stream.
 	rendered := eval("rendered lines", `document.getElementById("run-live").getAttribute("data-after")`)
-	poll("log lines arrive live", `document.querySelector('#run-console li[data-seq="' + (`+rendered+` + 2) + '"]') !== null`)
-	poll("the run shows running", `document.getElementById("run-state").getAttribute("data-state") === "running"`)
-	poll("the progress bar is set", `document.getElementById("run-progress").value >= 1`)
+	b.poll("log lines arrive live", `document.querySelector('#run-console li[data-seq="' + (`+rendered+` + 2) + '"]') !== null`)
+	b.poll("the run shows running", `document.getElementById("run-state").getAttribute("data-state") === "running"`)
+	b.poll("the progress bar is set", `document.getElementById("run-progress").value >= 1`)
 	first, err := strconv.ParseFloat(eval("progress", `String(document.getElementById("run-progress").value)`), 64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	poll("the progress bar moves", fmt.Sprintf(`document.getElementById("run-progress").value > %v`, first))
-	lines := text("#run-console")
+	b.poll("the progress bar moves", fmt.Sprintf(`document.getElementById("run-progress").value > %v`, first))
+	lines := b.text("#run-console")
 	if !strings.Contains(lines, "started") || !strings.Contains(lines, "tick 1") || !strings.Contains(lines, "car,bike") {
 		t.Fatalf("console %q", lines)
 	}
@@ -268,18 +224,18 @@ func TestBrowserPluginRun(t *testing.T) {
 		prev = n
 	}
 
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err == nil {
 		_ = os.WriteFile("/tmp/labelhub-ui-session.png", shot, 0o644)
 	}
 
 	// Cancel: the page comes back and shows the run cancelled.
 	eval("mark the page", `(function () { window.beforeCancel = true; return ""; })()`)
-	do("cancel", chromedp.Click(chromedp.ID("run-cancel")))
+	b.do("cancel", chromedp.Click(chromedp.ID("run-cancel")))
 	settle("the page comes back", `!window.beforeCancel && document.readyState === "complete" && document.getElementById("run-state") !== null`)
-	poll("the run is cancelled", `document.getElementById("run-state").getAttribute("data-state") === "cancelled"`)
-	poll("the cancel button goes", `!document.getElementById("run-cancel") || document.getElementById("cancel-form").hidden`)
-	if got := text("#run-state"); got != "cancelled" {
+	b.poll("the run is cancelled", `document.getElementById("run-state").getAttribute("data-state") === "cancelled"`)
+	b.poll("the cancel button goes", `!document.getElementById("run-cancel") || document.getElementById("cancel-form").hidden`)
+	if got := b.text("#run-state"); got != "cancelled" {
 		t.Fatalf("state %q", got)
 	}
 	final, err := store.GetRun(ctx, org.ID, run.ID)
@@ -288,8 +244,8 @@ func TestBrowserPluginRun(t *testing.T) {
 	}
 
 	// The Sessions tab lists it.
-	do("open the Sessions tab", chromedp.Navigate(srv.URL+"/projects/"+proj.ID+"/runs"), chromedp.WaitVisible(chromedp.ID("runs-table")))
-	if got := text(`#run-rows tr[data-run="` + run.ID + `"]`); !strings.Contains(got, "Ticker") || !strings.Contains(got, "cancelled") || !strings.Contains(got, "Ada") {
+	b.do("open the Sessions tab", chromedp.Navigate(srv.URL+"/projects/"+proj.ID+"/runs"), chromedp.WaitVisible(chromedp.ID("runs-table")))
+	if got := b.text(`#run-rows tr[data-run="` + run.ID + `"]`); !strings.Contains(got, "Ticker") || !strings.Contains(got, "cancelled") || !strings.Contains(got, "Ada") {
 		t.Fatalf("sessions row %q", got)
 	}
 }

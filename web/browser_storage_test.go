@@ -2,10 +2,6 @@ package web_test
 
 import (
 	"bytes"
-	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -13,7 +9,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/httpapi"
 	"github.com/labelhub/labelhub/seal"
 	"github.com/labelhub/labelhub/storage"
@@ -30,63 +25,22 @@ const screenshotStorage = "/tmp/labelhub-ui-storage.png"
 // creates the integration, Validate shows the checks, Browse the objects.
 func TestBrowserStorage(t *testing.T) {
 	chromium := testservers.Chromium(t)
-	endpoint, ak, sk, bucket := minioBucket(t, map[string]string{"street/cam1.jpg": "jpeg", "street/cam2.jpg": "jpeg", "readme.md": "# data", "dump.zip": "zip"})
-	store := openStore(t)
-	if _, _, _, err := store.CreateOrg(context.Background(), labelhub.NewOrg{
-		Name: "Acme Vision", AdminEmail: adminEmail, AdminName: "Ada", AdminPassword: adminPassword,
-	}, true); err != nil {
-		t.Fatal(err)
-	}
+	endpoint, ak, sk, bucket := testservers.MinIOBucket(t, map[string]string{"street/cam1.jpg": "jpeg", "street/cam2.jpg": "jpeg", "readme.md": "# data", "dump.zip": "zip"})
+	store, _, _ := orgStore(t)
 	box, err := seal.New(bytes.Repeat([]byte{6}, seal.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
 	storages := storage.NewService(store, storage.Options{Box: box, AllowPrivateEndpoints: true})
 	defer storages.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ui, err := web.New(web.Config{Store: store, Logger: log, Storage: storages})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: store, Logger: log, Storage: storages, Fallback: ui}))
+	srv := serveHub(t, store, web.Config{Storage: storages}, httpapi.Config{Storage: storages})
 	defer srv.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1360, 1000),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	b := newBrowser(t, chromium, 60*time.Second, 1000)
+	defer b.close()
 	eval := func(js string) bool {
 		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Evaluate[bool](js))
+		v, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](js))
 		if err != nil {
 			t.Fatalf("evaluate %s: %v", js, err)
 		}
@@ -97,21 +51,14 @@ func TestBrowserStorage(t *testing.T) {
 		return eval(`document.querySelector(` + jsString(sel) + `).offsetParent === null`)
 	}
 
-	do("sign in",
-		chromedp.Navigate(srv.URL+"/login"),
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), adminEmail),
-		chromedp.SendKeys(chromedp.ID("password"), adminPassword),
-		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.ID("create-project")),
-	)
-	do("open Storage from the navigation",
+	b.signIn(srv.URL + "/login")
+	b.do("open Storage from the navigation",
 		chromedp.Click(chromedp.CSS(`.nav a[href="/storages"]`)),
 		chromedp.WaitVisible(chromedp.ID("create-storage")),
 	)
 	screenshot := func(path string) {
 		t.Helper()
-		if shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)); err == nil {
+		if shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)); err == nil {
 			_ = os.WriteFile(path, shot, 0o644)
 		}
 	}
@@ -123,7 +70,7 @@ func TestBrowserStorage(t *testing.T) {
 	if hidden("#storage-secret-access-key") || !hidden("#storage-service-account-json") || !hidden("#storage-account-key") {
 		t.Fatal("with s3 chosen, the S3 fields should show and the others hide")
 	}
-	do("choose s3-compatible", chromedp.Evaluate[chromedp.Void](`(function () {
+	b.do("choose s3-compatible", chromedp.Evaluate[chromedp.Void](`(function () {
 		var s = document.getElementById("storage-provider");
 		s.value = "s3-compatible";
 		s.dispatchEvent(new Event("change", {bubbles: true}));
@@ -131,14 +78,14 @@ func TestBrowserStorage(t *testing.T) {
 	if hidden("#storage-access-key-id") || hidden("#storage-region") || !hidden("input[name=pathStyle]") || !hidden("#storage-account-name") {
 		t.Fatal("with s3-compatible chosen: access key and region show, path style and Azure hide")
 	}
-	do("choose gcs and back", chromedp.Evaluate[chromedp.Void](`(function () {
+	b.do("choose gcs and back", chromedp.Evaluate[chromedp.Void](`(function () {
 		var s = document.getElementById("storage-provider");
 		s.value = "gcs"; s.dispatchEvent(new Event("change"));
 	})()`))
 	if !hidden("#storage-access-key-id") || hidden("#storage-service-account-file") {
 		t.Fatal("with gcs chosen: the key file shows, the access key hides")
 	}
-	do("fill in the form",
+	b.do("fill in the form",
 		chromedp.Evaluate[chromedp.Void](`(function () {
 			var s = document.getElementById("storage-provider");
 			s.value = "s3-compatible"; s.dispatchEvent(new Event("change"));
@@ -150,23 +97,23 @@ func TestBrowserStorage(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("storage-secret-access-key"), sk),
 	)
 	screenshot("/tmp/labelhub-ui-storages.png")
-	do("create the integration",
+	b.do("create the integration",
 		chromedp.Click(chromedp.ID("create-storage-submit")),
 		chromedp.WaitVisible(chromedp.ID("storage-title")),
 	)
-	if got := text(".flash"); !strings.Contains(got, "Storage integration created") {
+	if got := b.text(".flash"); !strings.Contains(got, "Storage integration created") {
 		t.Fatalf("flash %q", got)
 	}
-	if got := text("#storage-details"); !strings.Contains(got, "s3-compatible") || !strings.Contains(got, endpoint) ||
+	if got := b.text("#storage-details"); !strings.Contains(got, "s3-compatible") || !strings.Contains(got, endpoint) ||
 		!strings.Contains(got, "secretAccessKey") || strings.Contains(got, sk) {
 		t.Fatalf("details: %q", got)
 	}
 
-	do("validate",
+	b.do("validate",
 		chromedp.Click(chromedp.CSS(`#validate-storage button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.ID("checks")),
 	)
-	checks := text("#checks")
+	checks := b.text("#checks")
 	for _, want := range []string{"✓", "credentials", "bucket", "list", "read", "cors", "listing is allowed"} {
 		if !strings.Contains(checks, want) {
 			t.Fatalf("checks lack %q:\n%s", want, checks)
@@ -175,29 +122,29 @@ func TestBrowserStorage(t *testing.T) {
 	if !eval(`document.querySelectorAll("#checks li.check-ok").length === 5`) {
 		t.Fatalf("not every check passed:\n%s", checks)
 	}
-	if got := text("#validation"); !strings.Contains(got, "All checks passed") || !strings.Contains(got, srv.URL) {
+	if got := b.text("#validation"); !strings.Contains(got, "All checks passed") || !strings.Contains(got, srv.URL) {
 		t.Fatalf("validation summary: %q", got)
 	}
 	screenshot(screenshotStorage)
 
-	do("browse",
+	b.do("browse",
 		chromedp.Click(chromedp.ID("browse-storage")),
 		chromedp.WaitVisible(chromedp.ID("objects-table")),
 	)
-	table := text("#objects-table")
+	table := b.text("#objects-table")
 	for _, want := range []string{"street", "readme.md", "✓ text", "dump.zip", "not an asset"} {
 		if !strings.Contains(table, want) {
 			t.Fatalf("browse table lacks %q:\n%s", want, table)
 		}
 	}
-	do("open a folder",
+	b.do("open a folder",
 		chromedp.Click(chromedp.CSS(`#object-rows tr.folder-row a`)),
 		chromedp.WaitVisible(chromedp.CSS(`#folder-path [aria-current=location]`)),
 	)
-	if got := text("#objects-table"); !strings.Contains(got, "cam1.jpg") || !strings.Contains(got, "✓ image") {
+	if got := b.text("#objects-table"); !strings.Contains(got, "cam1.jpg") || !strings.Contains(got, "✓ image") {
 		t.Fatalf("folder street/: %q", got)
 	}
-	if got := text("#folder-path"); !strings.Contains(got, bucket) || !strings.Contains(got, "street") {
+	if got := b.text("#folder-path"); !strings.Contains(got, bucket) || !strings.Contains(got, "street") {
 		t.Fatalf("breadcrumbs: %q", got)
 	}
 	screenshot("/tmp/labelhub-ui-storage-browse.png")

@@ -2,13 +2,11 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -95,18 +93,8 @@ const factsJS = `(function () {
 // an asset whose metadata has no size (tasks.js sizes the drawing).
 func TestBrowserTaskViewer(t *testing.T) {
 	chromium := testservers.Chromium(t)
-	store := openStore(t)
-	ctx := context.Background()
-	org, admin, _, err := store.CreateOrg(ctx, labelhub.NewOrg{Name: "Acme Vision", AdminEmail: adminEmail, AdminName: "Ada", AdminPassword: adminPassword}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ui, err := web.New(web.Config{Store: store, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: store, Logger: log, Fallback: ui}))
+	store, org, admin := orgStore(t)
+	srv := serveHub(t, store, web.Config{}, httpapi.Config{})
 	defer srv.Close()
 	const natW, natH = 1600, 1200
 	pic := testPNG(t, natW, natH)
@@ -142,46 +130,20 @@ func TestBrowserTaskViewer(t *testing.T) {
 	note := putAnswer(t, store, p, admin, taskOf(t, store, org.ID, p.ID, assets[2].ID),
 		`{"tools": [{"objectId": "who", "schemaId": "person", "ner": {"start": 17, "end": 23}}]}`)
 
-	bctxTimeout, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1360, 1000),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(bctxTimeout, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	poll := func(what, expr string) {
-		t.Helper()
-		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
-			t.Fatalf("%s (%s): %v", what, expr, err)
-		}
-	}
+	b := newBrowser(t, chromium, 90*time.Second, 1000)
+	defer b.close()
 
-	do("sign in", chromedp.Navigate(srv.URL+"/projects"), chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), adminEmail),
-		chromedp.SendKeys(chromedp.ID("password"), adminPassword),
-		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.ID("create-project")),
-	)
+	b.signIn(srv.URL + "/projects")
 	// From the project to its Tasks tab to the task.
-	do("open the Tasks tab", chromedp.Navigate(srv.URL+"/projects/"+p.ID), chromedp.WaitVisible(chromedp.ID("tab-tasks")),
+	b.do("open the Tasks tab", chromedp.Navigate(srv.URL+"/projects/"+p.ID), chromedp.WaitVisible(chromedp.ID("tab-tasks")),
 		chromedp.Click(chromedp.ID("tab-tasks")), chromedp.WaitVisible(chromedp.ID("task-rows")))
-	do("open the task", chromedp.Click(chromedp.CSS(`#task-rows tr[data-task-id="`+tasks[0].ID+`"] a`)), chromedp.WaitVisible(chromedp.ID("task-overlay")))
+	b.do("open the task", chromedp.Click(chromedp.CSS(`#task-rows tr[data-task-id="`+tasks[0].ID+`"] a`)), chromedp.WaitVisible(chromedp.ID("task-overlay")))
 
 	check := func(name string) taskPageFacts {
 		t.Helper()
-		poll("the image loads through /content", `(function () { var i = document.getElementById("task-image"); return !!i && i.complete && i.naturalWidth === 1600; })()`)
-		poll("the drawing has its viewBox", `(document.getElementById("task-overlay").getAttribute("viewBox") || "") !== ""`)
-		raw, err := chromedp.Run(bctx, chromedp.Evaluate[string](factsJS))
+		b.poll("the image loads through /content", `(function () { var i = document.getElementById("task-image"); return !!i && i.complete && i.naturalWidth === 1600; })()`)
+		b.poll("the drawing has its viewBox", `(document.getElementById("task-overlay").getAttribute("viewBox") || "") !== ""`)
+		raw, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](factsJS))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,7 +187,7 @@ func TestBrowserTaskViewer(t *testing.T) {
 	if f.ViewBox != "0 0 1600 1200" || f.ViewBoxFrom != "" {
 		t.Fatalf("viewBox %q from %q", f.ViewBox, f.ViewBoxFrom)
 	}
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +201,7 @@ func TestBrowserTaskViewer(t *testing.T) {
 	}
 
 	// No size in the metadata: tasks.js takes the image's natural size.
-	do("open the unsized task", chromedp.Navigate(srv.URL+"/tasks/"+tasks[1].ID), chromedp.WaitVisible(chromedp.ID("task-overlay")))
+	b.do("open the unsized task", chromedp.Navigate(srv.URL+"/tasks/"+tasks[1].ID), chromedp.WaitVisible(chromedp.ID("task-overlay")))
 	f = check("unsized")
 	if f.ViewBox != "0 0 1600 1200" || f.ViewBoxFrom != "image" {
 		t.Fatalf("viewBox %q from %q", f.ViewBox, f.ViewBoxFrom)
@@ -247,9 +209,9 @@ func TestBrowserTaskViewer(t *testing.T) {
 
 	// A text at a URL: tasks.js fetches it through /content and marks the
 	// span, counted in characters (ü is one).
-	do("open the text task", chromedp.Navigate(srv.URL+"/tasks/"+note.ID), chromedp.WaitVisible(chromedp.ID("task-text")))
-	poll("the text loads", `document.querySelector("#task-text[data-loaded]") !== null`)
-	got, err := chromedp.Run(bctx, chromedp.Evaluate[string](`(function () {
+	b.do("open the text task", chromedp.Navigate(srv.URL+"/tasks/"+note.ID), chromedp.WaitVisible(chromedp.ID("task-text")))
+	b.poll("the text loads", `document.querySelector("#task-text[data-loaded]") !== null`)
+	got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(function () {
 		var m = document.querySelector('#task-text mark[data-object-id="who"]');
 		return document.getElementById("task-text").textContent + "|" + (m ? m.textContent : "") + "|" + document.querySelector("#task-spans .span-text").textContent;
 	})()`))

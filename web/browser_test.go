@@ -1,10 +1,6 @@
 package web_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +9,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/httpapi"
 	"github.com/labelhub/labelhub/testservers"
 	"github.com/labelhub/labelhub/web"
@@ -44,57 +39,16 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("the UI's session cookie %q is not the one the API reads (%q)", web.SessionCookie, httpapi.SessionCookie)
 	}
 	chromium := testservers.Chromium(t)
-	store := openStore(t)
-	if _, _, _, err := store.CreateOrg(context.Background(), labelhub.NewOrg{
-		Name: "Acme Vision", AdminEmail: adminEmail, AdminName: "Ada", AdminPassword: adminPassword,
-	}, true); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ui, err := web.New(web.Config{Store: store, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: store, Logger: log, Fallback: ui}))
+	store, _, _ := orgStore(t)
+	srv := serveHub(t, store, web.Config{}, httpapi.Config{})
 	defer srv.Close()
 
-	// A hung browser fails the test instead of hanging it.
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1360, 900),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
+	b := newBrowser(t, chromium, 60*time.Second, 900)
+	defer b.close()
 
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
 	location := func() string {
 		t.Helper()
-		u, err := chromedp.Run(bctx, chromedp.Location())
+		u, err := chromedp.Run(b.ctx, chromedp.Location())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,86 +56,81 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Signed out, /projects leads to the login form.
-	do("open /projects", chromedp.Navigate(srv.URL+"/projects"), chromedp.WaitVisible(chromedp.ID("email")))
+	b.do("open /projects", chromedp.Navigate(srv.URL+"/projects"), chromedp.WaitVisible(chromedp.ID("email")))
 	if loc := location(); !strings.HasPrefix(loc, srv.URL+"/login?next=%2Fprojects") {
 		t.Fatalf("not redirected to the login form: %s", loc)
 	}
-	do("sign in",
-		chromedp.SendKeys(chromedp.ID("email"), adminEmail),
-		chromedp.SendKeys(chromedp.ID("password"), adminPassword),
-		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.ID("create-project")),
-	)
+	b.submitLogin()
 	if loc := location(); loc != srv.URL+"/projects" {
 		t.Fatalf("after login at %s", loc)
 	}
-	if h := text(".topbar"); !strings.Contains(h, "Acme Vision") || !strings.Contains(h, adminEmail) || !strings.Contains(h, "admin") {
+	if h := b.text(".topbar"); !strings.Contains(h, "Acme Vision") || !strings.Contains(h, adminEmail) || !strings.Contains(h, "admin") {
 		t.Fatalf("header shows %q", h)
 	}
 	// The session cookie is HttpOnly: scripts cannot read it.
-	cookies, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.cookie`))
+	cookies, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.cookie`))
 	if err != nil || strings.Contains(cookies, web.SessionCookie) {
 		t.Fatalf("document.cookie = %q, %v", cookies, err)
 	}
 
 	// Create a project with the form.
-	do("create a project",
+	b.do("create a project",
 		chromedp.SendKeys(chromedp.ID("project-name"), "Browser Test Project"),
 		chromedp.SendKeys(chromedp.ID("project-description"), "Made by the browser test."),
 		chromedp.Click(chromedp.CSS(`#create-project button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.ID("project-title")),
 	)
-	if got := text(".flash"); !strings.Contains(got, "Project created") {
+	if got := b.text(".flash"); !strings.Contains(got, "Project created") {
 		t.Fatalf("flash %q", got)
 	}
-	do("list projects", chromedp.Navigate(srv.URL+"/projects"), chromedp.WaitVisible(chromedp.ID("projects-table")))
-	if got := text("#projects-table"); !strings.Contains(got, "Browser Test Project") {
+	b.do("list projects", chromedp.Navigate(srv.URL+"/projects"), chromedp.WaitVisible(chromedp.ID("projects-table")))
+	if got := b.text("#projects-table"); !strings.Contains(got, "Browser Test Project") {
 		t.Fatalf("projects table does not list the project: %q", got)
 	}
 	// app.js runs under the CSP: it localises times (their title keeps the UTC time).
-	localised, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.querySelector("#projects-table time").title.endsWith("Z")`))
+	localised, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.querySelector("#projects-table time").title.endsWith("Z")`))
 	if err != nil || !localised {
 		t.Fatalf("app.js did not run: %v %v", localised, err)
 	}
 
 	// Open it and paste a schema. A broken one first: the problems show
 	// next to the form and the text stays.
-	do("open the project",
+	b.do("open the project",
 		chromedp.Click(chromedp.CSS(`#projects-rows a.row-link`)),
 		chromedp.WaitVisible(chromedp.ID("edit-schema")),
 	)
 	broken := strings.Replace(carSchema, `"bounding-box"`, `"bounding-blob"`, 1)
-	do("save a broken schema",
+	b.do("save a broken schema",
 		chromedp.SetValue(chromedp.ID("edit-schema"), broken),
 		chromedp.Click(chromedp.ID("save-project")),
 		chromedp.WaitVisible(chromedp.CSS("#edit-problems .alert-error")),
 	)
-	if got := text("#edit-problems"); !strings.Contains(got, "categorySchema.tools[0].tool") {
+	if got := b.text("#edit-problems"); !strings.Contains(got, "categorySchema.tools[0].tool") {
 		t.Fatalf("problems panel: %q", got)
 	}
-	kept, err := chromedp.Run(bctx, chromedp.Value(chromedp.ID("edit-schema")))
+	kept, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.ID("edit-schema")))
 	if err != nil || !strings.Contains(kept, "bounding-blob") {
 		t.Fatalf("textarea after the error: %q, %v", kept, err)
 	}
 
-	do("save the schema",
+	b.do("save the schema",
 		chromedp.SetValue(chromedp.ID("edit-schema"), carSchema),
 		chromedp.Click(chromedp.ID("save-project")),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
-	schema := text("#schema")
+	schema := b.text("#schema")
 	for _, want := range []string{"Car", "bounding-box", "Occluded", "radio", "yes", "Lane", "polyline", "Weather", "Fog", "Follows", "single"} {
 		if !strings.Contains(schema, want) {
 			t.Fatalf("readable schema lacks %q:\n%s", want, schema)
 		}
 	}
 	// The textarea now holds the saved schema, pretty-printed, with ids.
-	saved, err := chromedp.Run(bctx, chromedp.Value(chromedp.ID("edit-schema")))
+	saved, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.ID("edit-schema")))
 	if err != nil || !strings.Contains(saved, `"schemaId"`) || !strings.Contains(saved, "\n  \"tools\": [") {
 		t.Fatalf("textarea after save: %q, %v", saved, err)
 	}
 
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,11 +145,11 @@ func TestBrowser(t *testing.T) {
 
 	// The list now counts the schema's entries: 2 tools, a nested
 	// classification with 2 options, a classification with 3, a relation.
-	do("list projects again", chromedp.Navigate(srv.URL+"/projects"), chromedp.WaitVisible(chromedp.ID("projects-table")))
-	if got := text("#projects-rows td.num"); got != "10" {
+	b.do("list projects again", chromedp.Navigate(srv.URL+"/projects"), chromedp.WaitVisible(chromedp.ID("projects-table")))
+	if got := b.text("#projects-rows td.num"); got != "10" {
 		t.Fatalf("schema entries shown: %q, want 10", got)
 	}
-	if shot, err = chromedp.Run(bctx, chromedp.FullScreenshot(100)); err != nil {
+	if shot, err = chromedp.Run(b.ctx, chromedp.FullScreenshot(100)); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(screenshotForLead, shot, 0o644); err != nil {

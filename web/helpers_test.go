@@ -13,8 +13,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/httpapi"
 	"github.com/labelhub/labelhub/seal"
 	"github.com/labelhub/labelhub/sqlstore"
 	"github.com/labelhub/labelhub/storage"
@@ -48,14 +52,9 @@ func openStore(t *testing.T) *sqlstore.Store {
 
 func newEnv(t *testing.T, cfg web.Config) *env {
 	t.Helper()
-	e := &env{t: t, store: openStore(t)}
+	e := &env{t: t}
+	e.store, e.org, e.admin = orgStore(t)
 	var err error
-	e.org, e.admin, _, err = e.store.CreateOrg(context.Background(), labelhub.NewOrg{
-		Name: "Acme Vision", AdminEmail: adminEmail, AdminName: "Ada", AdminPassword: adminPassword,
-	}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg.Store = e.store
 	if cfg.Storage == nil {
 		box, err := seal.New(bytes.Repeat([]byte{4}, seal.KeySize))
@@ -234,4 +233,117 @@ func setCookieFor(r response, name string) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// orgStore is a fresh store with one organisation whose admin signs in
+// with adminEmail and adminPassword.
+func orgStore(t *testing.T) (*sqlstore.Store, labelhub.Organization, labelhub.User) {
+	t.Helper()
+	store := openStore(t)
+	org, admin, _, err := store.CreateOrg(context.Background(), labelhub.NewOrg{
+		Name: "Acme Vision", AdminEmail: adminEmail, AdminName: "Ada", AdminPassword: adminPassword,
+	}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, org, admin
+}
+
+// serveHub serves the API with the UI as its fallback, both over store
+// with the settings in ui and api (a nil Logger discards). Callers defer
+// Close.
+func serveHub(t *testing.T, store *sqlstore.Store, ui web.Config, api httpapi.Config) *httptest.Server {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if ui.Logger == nil {
+		ui.Logger = log
+	}
+	if api.Logger == nil {
+		api.Logger = log
+	}
+	ui.Store, api.Store = store, store
+	h, err := web.New(ui)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.Fallback = h
+	return httptest.NewServer(httpapi.New(api))
+}
+
+// browser is a tab of headless Chromium for the browser tests.
+type browser struct {
+	t     *testing.T
+	ctx   context.Context
+	close func()
+	// pollFor is how long poll waits.
+	pollFor time.Duration
+}
+
+// newBrowser starts the Chromium at path with a 1360×height window. A hung
+// browser fails the test after timeout instead of hanging it. Callers
+// defer close.
+func newBrowser(t *testing.T, chromium string, timeout time.Duration, height int) *browser {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1360, height),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	return &browser{t: t, ctx: bctx, close: func() { cancelBrowser(); cancelAlloc(); cancel() }, pollFor: 30 * time.Second}
+}
+
+// do runs steps, failing the test with what on an error.
+func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// text is the text of the element sel selects.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// poll waits up to pollFor for the JavaScript expr to be true.
+func (b *browser) poll(what, expr string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(b.pollFor))); err != nil {
+		b.t.Fatalf("%s (%s): %v", what, expr, err)
+	}
+}
+
+// signIn opens target, which shows the login form, and signs in as the
+// admin.
+func (b *browser) signIn(target string) {
+	b.t.Helper()
+	b.do("open the login form", chromedp.Navigate(target), chromedp.WaitVisible(chromedp.ID("email")))
+	b.submitLogin()
+}
+
+// submitLogin fills in the open login form as the admin and waits for the
+// projects page.
+func (b *browser) submitLogin() {
+	b.t.Helper()
+	b.do("sign in",
+		chromedp.SendKeys(chromedp.ID("email"), adminEmail),
+		chromedp.SendKeys(chromedp.ID("password"), adminPassword),
+		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("create-project")),
+	)
 }

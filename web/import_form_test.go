@@ -23,14 +23,9 @@ import (
 // wires it.
 func importEnv(t *testing.T) (*env, labelhub.Project) {
 	t.Helper()
-	e := &env{t: t, store: openStore(t)}
+	e := &env{t: t}
+	e.store, e.org, e.admin = orgStore(t)
 	var err error
-	e.org, e.admin, _, err = e.store.CreateOrg(context.Background(), labelhub.NewOrg{
-		Name: "Acme Vision", AdminEmail: adminEmail, AdminName: "Ada", AdminPassword: adminPassword,
-	}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	runner := imports.New(imports.Config{Store: e.store, SpoolDir: t.TempDir(), Logger: log, BatchSize: 3})
 	t.Cleanup(runner.Close)

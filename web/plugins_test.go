@@ -20,14 +20,9 @@ import (
 // newPluginEnv is an env whose UI has a plugin hub.
 func newPluginEnv(t *testing.T) (*env, *pluginhub.Hub) {
 	t.Helper()
-	e := &env{t: t, store: openStore(t)}
+	e := &env{t: t}
+	e.store, e.org, e.admin = orgStore(t)
 	var err error
-	e.org, e.admin, _, err = e.store.CreateOrg(context.Background(), labelhub.NewOrg{
-		Name: "Acme Vision", AdminEmail: adminEmail, AdminName: "Ada", AdminPassword: adminPassword,
-	}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hub := pluginhub.New(pluginhub.Config{Store: e.store, Logger: log, NewToken: sqlstore.NewRunToken,
 		PollInterval: 20 * time.Millisecond, QueueTimeout: 3 * time.Minute})

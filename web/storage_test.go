@@ -21,10 +21,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/testservers"
 	"github.com/labelhub/labelhub/web"
@@ -350,25 +346,6 @@ func TestStorageNeedsTheService(t *testing.T) {
 	wantStatus(t, c.get("/storages"), http.StatusNotFound)
 }
 
-// minioBucket makes a bucket of the test's own on the shared MinIO.
-func minioBucket(t *testing.T, objects map[string]string) (endpoint, accessKey, secretKey, bucket string) {
-	t.Helper()
-	endpoint, accessKey, secretKey = testservers.MinIO(t)
-	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secretKey, "")})
-	ctx := context.Background()
-	bucket = testservers.NewBucketName(t)
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range objects {
-		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), Body: strings.NewReader(v)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return endpoint, accessKey, secretKey, bucket
-}
-
 var (
 	loadMoreLink = regexp.MustCompile(`href="([^"]+)" data-load-more="object-rows"`)
 	fileRow      = regexp.MustCompile(`<tr class="file-row">`)
@@ -381,7 +358,7 @@ func TestStorageValidateAndBrowseOnMinIO(t *testing.T) {
 	for i := range 55 {
 		objects[fmt.Sprintf("many/%03d.jpg", i)] = "x"
 	}
-	endpoint, ak, sk, bucket := minioBucket(t, objects)
+	endpoint, ak, sk, bucket := testservers.MinIOBucket(t, objects)
 	e := newEnv(t, web.Config{})
 	c := e.client()
 	c.login(adminEmail, adminPassword)

@@ -361,14 +361,10 @@ func TestFileExplorerProcessEndToEnd(t *testing.T) {
 // an export plugin's zip lands in the bucket under the prefix and
 // downloads intact through the client.
 func TestServeKeepsArtifactsOnMinIO(t *testing.T) {
-	endpoint, ak, sk := testservers.MinIO(t)
+	endpoint, ak, sk, bucket := testservers.MinIOBucket[string](t, nil)
 	ctx := context.Background()
-	bucket := testservers.NewBucketName(t)
 	s3c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")})
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
 	t.Setenv("AWS_ACCESS_KEY_ID", ak)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", sk)
 	t.Setenv("AWS_SESSION_TOKEN", "")

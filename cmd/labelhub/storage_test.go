@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -13,10 +12,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/client"
@@ -192,21 +187,9 @@ func TestStorageCommands(t *testing.T) {
 }
 
 func TestStorageValidateAndLsOnMinIO(t *testing.T) {
-	endpoint, ak, sk := testservers.MinIO(t)
-	s3c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")})
-	ctx := context.Background()
-	bucket := testservers.NewBucketName(t)
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
 	objects := map[string]string{"a.jpg": "jpeg", "b.zip": strings.Repeat("z", 3000), "c.png": "png", "d.wav": "wav",
 		"photos/x.jpg": "x", "photos/2024/y.jpg": "y", "docs/z.pdf": "z", "my folder/q.txt": "q"}
-	for k, v := range objects {
-		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), Body: strings.NewReader(v)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	endpoint, ak, sk, bucket := testservers.MinIOBucket(t, objects)
 	h := newTestHub(t)
 
 	t.Setenv(envStorageSecret, sk)
