@@ -100,6 +100,7 @@ func New(cfg Config) *Server {
 	s.routesPresets()
 	s.routesTasks()
 	s.routesArtifacts()
+	s.routesExport()
 	if cfg.Fallback != nil {
 		s.mux.Handle("/", cfg.Fallback)
 	}

@@ -151,6 +151,7 @@ func (s *server) routes() {
 	s.routesAssets()
 	s.routesPlugins()
 	s.routesTasks()
+	s.routesExport()
 
 	m.HandleFunc("GET /users", s.page(s.usersPage))
 	m.HandleFunc("POST /users", s.page(s.createUser))

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/importer"
+	"github.com/labelhub/labelhub/storage/assetref"
+	"github.com/labelhub/labelhub/testservers"
+)
+
+// benchAnswer is the answer every task of the export benchmark gets: three
+// objects (one with a nested classification), two classifications and a
+// relation, each with its item metadata, as a labeler's answer is stored.
+func benchAnswer(userID string) string {
+	meta := fmt.Sprintf(`"createdAt":"2026-11-22T12:00:00Z","updatedAt":"2026-11-22T12:00:00Z","createdBy":%q,"updatedBy":%q,"createdIn":"Label","updatedIn":"Label"`, userID, userID)
+	return `{"tools":[` +
+		`{"objectId":"o1","schemaId":"car","title":"Car","bounding-box":{"x":10,"y":20,"width":50,"height":40},` +
+		`"classifications":[{"tool":"radio","schemaId":"color","objectId":"o2","title":"Color","answer":"Red",` + meta + `}],` + meta + `},` +
+		`{"objectId":"o3","schemaId":"road","title":"Road","polygon":[[0,0],[100,0],[100,50],[0,50]],` + meta + `},` +
+		`{"objectId":"o4","schemaId":"kp","title":"Point","point":[5.5,6.25],` + meta + `}],` +
+		`"classifications":[{"tool":"checkbox","schemaId":"tags","objectId":"o5","title":"Tags","answer":["a","b"],` + meta + `},` +
+		`{"tool":"radio","schemaId":"weather","objectId":"o6","title":"Weather","answer":"Rain",` + meta + `}],` +
+		`"relations":[{"objectId":"r1","schemaId":"follows","title":"link","from":"o1","to":"o4","direction":"straight",` + meta + `}]}`
+}
+
+// TestExportThroughput is the export benchmark of quality.md: it builds
+// the binary, runs `labelhub serve`, imports n generated assets, gives
+// every task an answer and a history entry straight in the database, then
+// restarts the hub (so that its peak memory is the export's) and GETs the
+// NDJSON export over loopback HTTP, printing tasks/s, MB/s, the time to
+// the first byte and the hub's peak memory (VmHWM). It runs only when
+// LABELHUB_BENCH_EXPORT lists the sizes, e.g.
+//
+//	LABELHUB_BENCH_EXPORT=100000,1000000 go test ./cmd/labelhub -run ExportThroughput -v -timeout 60m
+//
+// LABELHUB_BENCH_DB=postgres runs it on PostgreSQL (testservers.Postgres);
+// LABELHUB_BENCH_EXPORT_FORMAT=json exports the JSON array instead.
+func TestExportThroughput(t *testing.T) {
+	sizes := os.Getenv("LABELHUB_BENCH_EXPORT")
+	if sizes == "" {
+		t.Skip("set LABELHUB_BENCH_EXPORT=100000,1000000 to run the export benchmark")
+	}
+	format := labelhub.ExportNDJSON
+	if os.Getenv("LABELHUB_BENCH_EXPORT_FORMAT") == labelhub.ExportJSON {
+		format = labelhub.ExportJSON
+	}
+	bin := buildBinary(t)
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := filepath.Join(t.TempDir(), "data")
+		var env []string
+		db, driver, dsn := "sqlite", "sqlite", ""
+		if os.Getenv("LABELHUB_BENCH_DB") == "postgres" {
+			db, driver, dsn = "postgres", "pgx", testservers.Postgres(t)
+			env = append(env, "LABELHUB_DB="+dsn)
+		}
+		addr := freeAddr(t)
+		hub := startHubProcess(t, bin, data, addr, env...)
+		kb, err := os.ReadFile(filepath.Join(data, "initial-admin-key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := strings.TrimSpace(string(kb))
+		var me struct {
+			User labelhub.User `json:"user"`
+		}
+		apiCall(t, "GET", hub.url+"/api/v1/me", key, nil, 200, &me)
+		var project labelhub.Project
+		apiCall(t, "POST", hub.url+"/api/v1/projects", key, strings.NewReader(`{"name":"bench"}`), 201, &project)
+		g, err := importer.NewGenerator(n, importer.FormNDJSON, assetref.Integration{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var im labelhub.Import
+		apiCall(t, "POST", hub.url+"/api/v1/projects/"+project.ID+"/imports?wait=true&createBatches=true", key, g, 200, &im)
+		if im.State != labelhub.ImportSucceeded || im.Counts.Imported != int64(n) {
+			t.Fatalf("import %+v", im)
+		}
+		// Stop the hub, answer every task in the database, start it again.
+		_ = hub.cmd.Process.Kill()
+		exitErr := <-hub.exited
+		hub.exited <- exitErr // for the cleanup of startHubProcess
+		if driver == "sqlite" {
+			dsn = "file:" + filepath.Join(data, "labelhub.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
+		}
+		fillStart := time.Now()
+		fillAnswers(t, driver, dsn, project.ID, me.User.ID)
+		t.Logf("%s: answered %d tasks in the database in %v", db, n, time.Since(fillStart).Round(time.Millisecond))
+		hub = startHubProcess(t, bin, data, addr, env...)
+
+		req, _ := http.NewRequest("GET", hub.url+"/api/v1/projects/"+project.ID+"/export?format="+format, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		start := time.Now()
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != 200 {
+			b, _ := io.ReadAll(res.Body)
+			t.Fatalf("export: %d %s", res.StatusCode, b)
+		}
+		buf := make([]byte, 256<<10)
+		var size, objects int64
+		var ttfb time.Duration
+		var last byte
+		for {
+			k, err := res.Body.Read(buf)
+			if k > 0 && ttfb == 0 {
+				ttfb = time.Since(start)
+			}
+			for _, c := range buf[:k] {
+				if c == '\n' && last == '}' {
+					objects++
+				}
+				last = c
+			}
+			size += int64(k)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("after %d bytes: %v", size, err)
+			}
+		}
+		res.Body.Close()
+		el := time.Since(start)
+		if objects != int64(n) || res.Header.Get("X-Total-Count") != strconv.Itoa(n) {
+			t.Fatalf("exported %d objects, X-Total-Count %s, want %d", objects, res.Header.Get("X-Total-Count"), n)
+		}
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", hub.cmd.Process.Pid))
+		hwm := ""
+		for _, line := range strings.Split(string(st), "\n") {
+			if strings.HasPrefix(line, "VmHWM:") {
+				hwm = strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
+			}
+		}
+		t.Logf("%s %s: %d tasks (%.1f MB) in %v: %.0f tasks/s, %.1f MB/s, first byte after %v; hub peak memory (VmHWM) %s",
+			db, format, n, float64(size)/1e6, el.Round(time.Millisecond), float64(n)/el.Seconds(), float64(size)/1e6/el.Seconds(),
+			ttfb.Round(time.Microsecond), hwm)
+	}
+}
+
+// fillAnswers gives every task of the project the bench answer, moves it
+// to the label stage and adds one history entry, in two statements.
+func fillAnswers(t *testing.T, driver, dsn, projectID, userID string) {
+	t.Helper()
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	answer := benchAnswer(userID)
+	if !json.Valid([]byte(answer)) {
+		t.Fatalf("bench answer is not JSON: %s", answer)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE tasks SET answer = $1, updated_by = $2, updated_at = updated_at + 1, stage_id = 'label',
+		version = 3, total_duration_ms = 8217 WHERE project_id = $3`, answer, userID, projectID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO task_history (task_id, seq, org_id, project_id, action, stage_id, stage_name, to_stage_id,
+		duration_ms, completed_at, completed_by, answer)
+		SELECT id, 1, org_id, project_id, 'submit', 'start', 'Start', 'label', 8217, updated_at, $1, $2 FROM tasks WHERE project_id = $3`,
+		userID, answer, projectID); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,220 @@
+package sqlstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/sqlstore"
+)
+
+// exportAll collects an export and checks the pages' sizes.
+func exportAll(t *testing.T, s *sqlstore.Store, orgID, projectID string, f labelhub.ExportFilter, history, meta bool) []labelhub.ExportedAsset {
+	t.Helper()
+	var out []labelhub.ExportedAsset
+	pages := 0
+	err := s.Export(context.Background(), orgID, projectID, f, history, meta, func(page []labelhub.ExportedAsset) error {
+		pages++
+		if len(page) == 0 || len(page) > labelhub.ExportPageSize {
+			t.Errorf("page of %d", len(page))
+		}
+		out = append(out, page...) // the page is reused: copy the values
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (len(out) + labelhub.ExportPageSize - 1) / labelhub.ExportPageSize; pages != want {
+		t.Errorf("%d pages for %d tasks", pages, len(out))
+	}
+	n, err := s.CountExport(context.Background(), orgID, projectID, f)
+	if err != nil || n != int64(len(out)) {
+		t.Errorf("CountExport %d (%v), exported %d", n, err, len(out))
+	}
+	return out
+}
+
+func TestExportPagesFiltersAndUsers(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		const n = 2*labelhub.ExportPageSize + 17
+		f := newTaskFixture(t, s, "export@example.com", 1)
+		addAssets(t, s, f.org.ID, f.admin.ID, f.project.ID, "start", f.batch.ID, n-1)
+		f.tasks = nil
+		for after := ""; ; {
+			list, err := s.ListTasks(ctx, f.org.ID, f.project.ID, labelhub.TaskFilter{After: after, Limit: labelhub.MaxPageLimit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) == 0 {
+				break
+			}
+			for _, tk := range list {
+				f.tasks = append(f.tasks, tk.ID)
+			}
+			after = list[len(list)-1].ID
+		}
+		if len(f.tasks) != n {
+			t.Fatalf("%d tasks", len(f.tasks))
+		}
+		labeler := f.user(t, s, labelhub.RoleLabeler)
+		first, second := f.tasks[0], f.tasks[labelhub.ExportPageSize+3] // on two pages
+		for _, id := range []string{first, second} {
+			a := validAnswer(t, `{"tools": [{"objectId": "c1", "schemaId": "car", "bounding-box": {"x": 1, "y": 2, "width": 3, "height": 4}}],
+				"classifications": [{"objectId": "w1", "schemaId": "weather", "answer": "sunny"}]}`)
+			if _, err := s.PutAnswer(ctx, f.org.ID, id, labeler, 1, a); err != nil {
+				t.Fatal(err)
+			}
+			d := int64(42)
+			if _, err := s.MoveTask(ctx, f.org.ID, id, labeler, labelhub.TaskMove{Action: labelhub.TaskSubmit, DurationMs: &d}); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		all := exportAll(t, s, f.org.ID, f.project.ID, labelhub.ExportFilter{}, true, false)
+		if len(all) != n {
+			t.Fatalf("exported %d of %d", len(all), n)
+		}
+		for i, e := range all {
+			if e.Task.TaskID != f.tasks[i] {
+				t.Fatalf("object %d is task %s, want %s (id order, no repeats)", i, e.Task.TaskID, f.tasks[i])
+			}
+			if wantBatch := i == 0 || (i-1)%2 == 0; (len(e.Batches) == 1 && e.Batches[0] == "evens") != wantBatch {
+				t.Fatalf("object %d batches %v", i, e.Batches)
+			}
+			if string(e.Metadata) != `{"width":640,"height":480}` || e.Asset == "" || e.ExternalID == "" || e.Task.StageHistory == nil {
+				t.Fatalf("object %d: %+v", i, e)
+			}
+		}
+		for _, i := range []int{0, labelhub.ExportPageSize + 3} {
+			e := all[i]
+			h := e.Task.StageHistory
+			if e.Task.Stage != "Label" || e.Task.StageID != "label" || e.Task.UpdatedBy != labeler.Email || e.Task.TotalDuration != 42 ||
+				len(h) != 1 || h[0].CompletedBy != labeler.Email || h[0].Stage != "Start" || h[0].Duration != 42 || len(h[0].Tools) != 1 ||
+				len(e.Task.Tools) != 1 || e.Task.Tools[0].ItemMeta != (labelhub.ItemMeta{}) || h[0].Tools[0].ItemMeta != (labelhub.ItemMeta{}) ||
+				e.Task.Classifications[0].ItemMeta != (labelhub.ItemMeta{}) {
+				t.Fatalf("answered task %d: %+v", i, e.Task)
+			}
+		}
+		if all[1].Task.UpdatedBy != "" || len(all[1].Task.StageHistory) != 0 || all[1].Task.Tools == nil {
+			t.Fatalf("untouched task %+v", all[1].Task)
+		}
+
+		// Metadata on: users as emails, in the answer and in the history.
+		withMeta := exportAll(t, s, f.org.ID, f.project.ID, labelhub.ExportFilter{StageID: "label"}, true, true)
+		if len(withMeta) != 2 {
+			t.Fatalf("stage label: %d", len(withMeta))
+		}
+		for _, e := range withMeta {
+			m := e.Task.Tools[0].ItemMeta
+			hm := e.Task.StageHistory[0].Classifications[0].ItemMeta
+			if m.CreatedBy != labeler.Email || m.UpdatedBy != labeler.Email || m.CreatedIn != "Start" || m.CreatedAt.IsZero() ||
+				hm.CreatedBy != labeler.Email {
+				t.Fatalf("metadata %+v, history %+v", m, hm)
+			}
+		}
+		// History off.
+		for _, e := range exportAll(t, s, f.org.ID, f.project.ID, labelhub.ExportFilter{StageID: "label"}, false, false) {
+			if e.Task.StageHistory != nil {
+				t.Fatalf("history without includeHistory: %+v", e.Task)
+			}
+		}
+		// Batch and time filters.
+		evens := exportAll(t, s, f.org.ID, f.project.ID, labelhub.ExportFilter{BatchIDs: []string{f.batch.ID}}, false, false)
+		if len(evens) != (n+1)/2 {
+			t.Fatalf("batch: %d", len(evens))
+		}
+		tk, err := s.GetTask(ctx, f.org.ID, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := exportAll(t, s, f.org.ID, f.project.ID, labelhub.ExportFilter{UpdatedAfter: tk.UpdatedAt.Add(-time.Microsecond)}, false, false)
+		if len(after) != 2 {
+			t.Fatalf("updatedAfter: %d", len(after))
+		}
+		before := exportAll(t, s, f.org.ID, f.project.ID, labelhub.ExportFilter{UpdatedBefore: tk.UpdatedAt}, false, false)
+		if len(before) != n-2 {
+			t.Fatalf("updatedBefore: %d", len(before))
+		}
+		// Another organisation sees nothing of the project.
+		other, _, _ := newOrg(t, s, "other-export@example.com")
+		if err := s.Export(ctx, other.ID, f.project.ID, labelhub.ExportFilter{}, true, false, func([]labelhub.ExportedAsset) error {
+			t.Fatal("a page for another organisation")
+			return nil
+		}); labelhub.ErrorCode(err) != labelhub.ECodeNotFound {
+			t.Fatalf("other org: %v", err)
+		}
+	})
+}
+
+// BenchmarkExport reads and encodes an export of 5,000 answered tasks with
+// one history entry each (SQLite), as the API does, into io.Discard.
+func BenchmarkExport(b *testing.B) {
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	org, admin, _, err := s.CreateOrg(ctx, labelhub.NewOrg{Name: "Bench", AdminEmail: "bench@example.com", AdminPassword: "correct horse battery"}, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	name := "bench"
+	p, err := s.CreateProject(ctx, org.ID, admin.ID, labelhub.ProjectInput{Name: &name})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 5000
+	addAssets(b, s, org.ID, admin.ID, p.ID, "start", "", n)
+	answer := validAnswerTB(b)
+	for after := ""; ; {
+		list, err := s.ListTasks(ctx, org.ID, p.ID, labelhub.TaskFilter{After: after, Limit: labelhub.MaxPageLimit})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(list) == 0 {
+			break
+		}
+		for _, tk := range list {
+			if _, err := s.PutAnswer(ctx, org.ID, tk.ID, admin, 1, answer); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.MoveTask(ctx, org.ID, tk.ID, admin, labelhub.TaskMove{Action: labelhub.TaskSubmit}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		after = list[len(list)-1].ID
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		enc := json.NewEncoder(io.Discard)
+		err := s.Export(ctx, org.ID, p.ID, labelhub.ExportFilter{}, true, false, func(page []labelhub.ExportedAsset) error {
+			for j := range page {
+				if err := enc.Encode(&page[j]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "tasks/s")
+}
+
+func validAnswerTB(b *testing.B) labelhub.Answer {
+	a, err := labelhub.DecodeAnswer([]byte(`{"tools": [{"objectId": "c1", "schemaId": "car", "title": "Car", "bounding-box": {"x": 1, "y": 2, "width": 3, "height": 4}},
+		{"objectId": "r1", "schemaId": "road", "title": "Road", "polygon": [[0, 0], [100, 0], [100, 50], [0, 50]]}],
+		"classifications": [{"objectId": "w1", "schemaId": "weather", "title": "Weather", "answer": "sunny"}],
+		"relations": [{"objectId": "f1", "schemaId": "follows", "title": "Follows", "from": "c1", "to": "r1"}]}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a
+}
