@@ -86,17 +86,25 @@ func (s *Store) ListAssets(ctx context.Context, orgID, projectID string, f label
 
 // fillBatches sets the batch names of the assets.
 func (s *Store) fillBatches(ctx context.Context, list []labelhub.Asset) error {
-	if len(list) == 0 {
-		return nil
-	}
-	at := map[string]int{}
-	args := make([]any, 0, len(list))
+	at := make(map[string]int, len(list))
+	ids := make([]any, 0, len(list))
 	for i, a := range list {
 		at[a.ID] = i
-		args = append(args, a.ID)
+		ids = append(ids, a.ID)
+	}
+	return s.eachBatchName(ctx, ids, func(assetID, name string) {
+		list[at[assetID]].Batches = append(list[at[assetID]].Batches, name)
+	})
+}
+
+// eachBatchName calls fn with every (asset id, batch name) pair of the
+// given assets, in one query, names in order.
+func (s *Store) eachBatchName(ctx context.Context, assetIDs []any, fn func(assetID, name string)) error {
+	if len(assetIDs) == 0 {
+		return nil
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT ab.asset_id, b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id
-		WHERE ab.asset_id IN (`+placeholders(1, len(args))+`) ORDER BY b.name`, args...)
+		WHERE ab.asset_id IN (`+placeholders(1, len(assetIDs))+`) ORDER BY b.name`, assetIDs...)
 	if err != nil {
 		return err
 	}
@@ -106,8 +114,7 @@ func (s *Store) fillBatches(ctx context.Context, list []labelhub.Asset) error {
 		if err := rows.Scan(&id, &name); err != nil {
 			return err
 		}
-		i := at[id]
-		list[i].Batches = append(list[i].Batches, name)
+		fn(id, name)
 	}
 	return rows.Err()
 }

@@ -204,22 +204,11 @@ func (r *exportRun) readPage(ctx context.Context, q string, args []any, page []l
 }
 
 func (r *exportRun) batches(ctx context.Context, page []labelhub.ExportedAsset, at map[string]int, ids []any) error {
-	rows, err := r.s.db.QueryContext(ctx, `SELECT ab.asset_id, b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id
-		WHERE ab.asset_id IN (`+placeholders(1, len(ids))+`) ORDER BY b.name`, ids...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return err
-		}
-		if i, ok := at[id]; ok {
+	return r.s.eachBatchName(ctx, ids, func(assetID, name string) {
+		if i, ok := at[assetID]; ok {
 			page[i].Batches = append(page[i].Batches, name)
 		}
-	}
-	return rows.Err()
+	})
 }
 
 func (r *exportRun) historyOf(ctx context.Context, page []labelhub.ExportedAsset, at map[string]int, ids []any) error {

@@ -214,30 +214,15 @@ func (s *Store) ListTasks(ctx context.Context, orgID, projectID string, f labelh
 
 // taskBatches sets the batch names of the tasks' assets, with one query.
 func (s *Store) taskBatches(ctx context.Context, list []labelhub.Task) error {
-	if len(list) == 0 {
-		return nil
-	}
 	at := make(map[string]int, len(list))
-	args := make([]any, 0, len(list))
+	ids := make([]any, 0, len(list))
 	for i, t := range list {
 		at[t.AssetID] = i
-		args = append(args, t.AssetID)
+		ids = append(ids, t.AssetID)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT ab.asset_id, b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id
-		WHERE ab.asset_id IN (`+placeholders(1, len(args))+`) ORDER BY b.name`, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return err
-		}
-		i := at[id]
-		list[i].Asset.Batches = append(list[i].Asset.Batches, name)
-	}
-	return rows.Err()
+	return s.eachBatchName(ctx, ids, func(assetID, name string) {
+		list[at[assetID]].Asset.Batches = append(list[at[assetID]].Asset.Batches, name)
+	})
 }
 
 // listTasksQuery is the query of ListTasks.
