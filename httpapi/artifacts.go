@@ -13,24 +13,8 @@ import (
 // token (PUT, streamed to the artifact store, never held in memory); users
 // who may see the run download it (GET, with ranges).
 func (s *Server) routesArtifacts() {
-	s.handleScoped("PUT", "/api/v1/runs/{runId}/artifact", s.putArtifact)
+	s.handle("PUT", "/api/v1/runs/{runId}/artifact", s.putArtifact)
 	s.handle("GET", "/api/v1/runs/{runId}/artifact", s.getArtifact)
-}
-
-// handleScoped registers an authenticated route whose handler decides
-// itself what a run token may do (handle's scopeAllows lets run tokens
-// only read).
-func (s *Server) handleScoped(method, pattern string, h handlerFunc) {
-	s.routes = append(s.routes, Route{Method: method, Pattern: pattern})
-	s.mux.Handle(method+" "+pattern, s.instrument(pattern, func(w http.ResponseWriter, r *http.Request) {
-		a, err := s.authenticate(r)
-		if err == nil {
-			err = h(w, r, a)
-		}
-		if err != nil {
-			writeError(w, r, s.cfg.Logger, err)
-		}
-	}))
 }
 
 var errNoArtifacts = labelhub.Errorf(labelhub.ECodeUnavailable, "result files are not enabled on this hub")

@@ -69,7 +69,9 @@ func scopeAllows(r *http.Request, a labelhub.Actor, method, pattern string) erro
 			return nil
 		}
 	}
-	if strings.HasPrefix(pattern, "/api/v1/runs/{runId}") && method == http.MethodGet {
+	// Its own run: read it, and upload its result file.
+	if strings.HasPrefix(pattern, "/api/v1/runs/{runId}") &&
+		(method == http.MethodGet || (method == http.MethodPut && pattern == "/api/v1/runs/{runId}/artifact")) {
 		if r.PathValue("runId") != sc.RunID {
 			return labelhub.NotFound("run")
 		}
