@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -18,8 +17,8 @@ import (
 // exportStore is what the export route needs of the store (sqlstore.Store).
 type exportStore interface {
 	CountExport(ctx context.Context, orgID, projectID string, f labelhub.ExportFilter) (int64, error)
-	Export(ctx context.Context, orgID, projectID string, f labelhub.ExportFilter, history, meta bool,
-		fn func(page []labelhub.ExportedAsset) error) error
+	WriteExport(ctx context.Context, orgID, projectID string, f labelhub.ExportFilter, o labelhub.ExportOptions,
+		sign func(e *labelhub.ExportedAsset) error, fn func(b []byte) error) error
 }
 
 func (s *Server) routesExport() {
@@ -155,8 +154,6 @@ func (s *Server) exportProject(w http.ResponseWriter, r *http.Request, a labelhu
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	bw := bufio.NewWriterSize(w, 64<<10)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
 	signer := &exportSigner{svc: s.cfg.Storage, orgID: a.Org.ID, ttl: o.URLTTL, buckets: map[string]*storage.Bucket{}}
 	array := o.Format == labelhub.ExportJSON
 	if array {
@@ -164,22 +161,16 @@ func (s *Server) exportProject(w http.ResponseWriter, r *http.Request, a labelhu
 	}
 	_ = bw.Flush()
 	_ = rc.Flush()
-	first := true
-	err = st.Export(r.Context(), a.Org.ID, p.ID, f, o.IncludeHistory, o.IncludeMetadata, func(page []labelhub.ExportedAsset) error {
-		for i := range page {
-			e := &page[i]
-			if err := signer.sign(r.Context(), e); err != nil {
-				return fmt.Errorf("asset %s: %w", e.AssetID, err)
-			}
-			if array && !first {
-				if _, err := bw.WriteString(","); err != nil {
-					return err
-				}
-			}
-			first = false
-			if err := enc.Encode(e); err != nil {
-				return err
-			}
+	// The store writes the objects (a page at a time), each as
+	// encoding/json writes an ExportedAsset without HTML escaping.
+	err = st.WriteExport(r.Context(), a.Org.ID, p.ID, f, o, func(e *labelhub.ExportedAsset) error {
+		if err := signer.sign(r.Context(), e); err != nil {
+			return fmt.Errorf("asset %s: %w", e.AssetID, err)
+		}
+		return nil
+	}, func(b []byte) error {
+		if _, err := bw.Write(b); err != nil {
+			return err
 		}
 		if err := bw.Flush(); err != nil {
 			return err

@@ -497,6 +497,15 @@ func (f failingExport) Export(ctx context.Context, orgID, projectID string, filt
 	return errors.New("the database went away")
 }
 
+func (f failingExport) WriteExport(ctx context.Context, orgID, projectID string, filter labelhub.ExportFilter, o labelhub.ExportOptions,
+	sign func(e *labelhub.ExportedAsset) error, fn func(b []byte) error) error {
+	err := f.Store.WriteExport(ctx, orgID, projectID, filter, o, sign, fn)
+	if err != nil {
+		return err
+	}
+	return errors.New("the database went away")
+}
+
 // TestExportErrorMidStreamIsNotValid checks that an export that fails
 // after its first bytes does not end as a valid document: the status is
 // already 200, so the body must show the failure.

@@ -47,6 +47,17 @@ func (s *Store) CountExport(ctx context.Context, orgID, projectID string, f labe
 	return n, err
 }
 
+// exportQuery is the keyset query of an export's pages: the tasks joined
+// with their assets after $n+1, at most $n+2.
+func exportQuery(orgID, projectID string, f labelhub.ExportFilter) (string, []any) {
+	where, args := exportWhere(orgID, projectID, f)
+	n := len(args)
+	return `SELECT t.id, t.asset_id, t.stage_id, t.answer, t.updated_at, t.updated_by, t.total_duration_ms,
+		a.external_id, a.data, a.doc, a.storage_id
+		FROM tasks t JOIN assets a ON a.id = t.asset_id ` + where + ` AND t.id > $` + strconv.Itoa(n+1) +
+		` ORDER BY t.id LIMIT $` + strconv.Itoa(n+2), args
+}
+
 // exportRun is the state of one export: the workflow and the emails of
 // the users seen so far.
 type exportRun struct {
@@ -67,7 +78,8 @@ type exportRun struct {
 // whatever the project's size (the next page is read while fn handles
 // the current one). Without meta the items' metadata is removed; with it,
 // its createdBy/updatedBy are emails. The page passed to fn is reused
-// after fn returns.
+// after fn returns. The API writes exports with WriteExport, which writes
+// the JSON of these values without building them.
 func (s *Store) Export(ctx context.Context, orgID, projectID string, f labelhub.ExportFilter, history, meta bool,
 	fn func(page []labelhub.ExportedAsset) error) error {
 	w, err := s.workflowOf(ctx, s.db, orgID, projectID, "")
@@ -75,12 +87,8 @@ func (s *Store) Export(ctx context.Context, orgID, projectID string, f labelhub.
 		return err
 	}
 	run := &exportRun{s: s, orgID: orgID, w: w, emails: map[string]string{"": ""}, history: history, meta: meta}
-	where, args := exportWhere(orgID, projectID, f)
+	q, args := exportQuery(orgID, projectID, f)
 	n := len(args)
-	q := `SELECT t.id, t.asset_id, t.stage_id, t.answer, t.updated_at, t.updated_by, t.total_duration_ms,
-		a.external_id, a.data, a.doc, a.storage_id
-		FROM tasks t JOIN assets a ON a.id = t.asset_id ` + where + ` AND t.id > $` + strconv.Itoa(n+1) +
-		` ORDER BY t.id LIMIT $` + strconv.Itoa(n+2)
 	// The next page is read while fn writes the current one: two pages
 	// take turns (free gives a page back to the reader).
 	ctx, cancel := context.WithCancel(ctx)

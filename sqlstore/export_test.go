@@ -1,10 +1,14 @@
 package sqlstore_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -217,4 +221,148 @@ func validAnswerTB(b *testing.B) labelhub.Answer {
 		b.Fatal(err)
 	}
 	return a
+}
+
+// oldExportBytes is the export as the API wrote it with Export and
+// encoding/json: the reference WriteExport must match byte for byte.
+func oldExportBytes(t *testing.T, s *sqlstore.Store, orgID, projectID string, o labelhub.ExportOptions) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	first := true
+	for _, e := range exportAll(t, s, orgID, projectID, labelhub.ExportFilter{}, o.IncludeHistory, o.IncludeMetadata) {
+		if o.Format == labelhub.ExportJSON && !first {
+			b.WriteString(",")
+		}
+		first = false
+		if err := enc.Encode(&e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.Bytes()
+}
+
+// TestWriteExportMatchesExport compares WriteExport with the encoding of
+// Export on two pages of tasks whose answers have item metadata of two
+// users, nested classifications, relations (single and group), strings
+// that encoding/json escapes and history, in every combination of
+// format, history and metadata.
+func TestWriteExportMatchesExport(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		f := newTaskFixture(t, s, "write-export@example.com", 0)
+		schemaText, err := os.ReadFile(filepath.Join("..", "testdata", "labels", "schema.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var schema labelhub.CategorySchema
+		if err := json.Unmarshal(schemaText, &schema); err != nil {
+			t.Fatal(err)
+		}
+		name := "Rich export"
+		p, err := s.CreateProject(ctx, f.org.ID, f.admin.ID, labelhub.ProjectInput{Name: &name, CategorySchema: &schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.CreateBatch(ctx, f.org.ID, p.ID, `odd <"batch"> & é`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = labelhub.ExportPageSize + 5
+		addAssets(t, s, f.org.ID, f.admin.ID, p.ID, "start", b.ID, n)
+		labeler := f.user(t, s, labelhub.RoleLabeler)
+		list, err := s.ListTasks(ctx, f.org.ID, p.ID, labelhub.TaskFilter{Limit: labelhub.MaxPageLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := os.ReadFile(filepath.Join("..", "testdata", "answers", "valid_full.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		odd := strings.NewReplacer(`"car-1"`, `"car-<1>&\"é\u2028"`, `"dark"`, `"<dark> & \"tinted\" \u2028 ✓\n"`).Replace(string(full))
+		answer := func(src string) labelhub.Answer {
+			a, err := labelhub.DecodeAnswer([]byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fes := a.Validate(schema.Index(), labelhub.LabelLimits{}, ""); len(fes) > 0 {
+				t.Fatalf("answer invalid: %v", fes)
+			}
+			return a
+		}
+		// Tasks on both pages: answered by the labeler and submitted,
+		// then changed by the admin (another user in the metadata).
+		rest, err := s.ListTasks(ctx, f.org.ID, p.ID, labelhub.TaskFilter{After: list[len(list)-1].ID, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range []string{list[0].ID, list[3].ID, rest[1].ID} {
+			src := string(full)
+			if i == 1 {
+				src = odd
+			}
+			tk, err := s.PutAnswer(ctx, f.org.ID, id, labeler, 1, answer(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := int64(1234)
+			if tk, err = s.MoveTask(ctx, f.org.ID, id, labeler, labelhub.TaskMove{Action: labelhub.TaskSubmit, DurationMs: &d}); err != nil {
+				t.Fatal(err)
+			}
+			changed := strings.Replace(src, `"answer": ["a", "c"]`, `"answer": ["c"]`, 1)
+			if _, err := s.PutAnswer(ctx, f.org.ID, id, f.admin, tk.Version, answer(changed)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, format := range []string{labelhub.ExportNDJSON, labelhub.ExportJSON} {
+			for _, history := range []bool{true, false} {
+				for _, meta := range []bool{false, true} {
+					o := labelhub.ExportOptions{Format: format, IncludeHistory: history, IncludeMetadata: meta}
+					want := oldExportBytes(t, s, f.org.ID, p.ID, o)
+					minPages, restore := 2, func() {}
+					if format == labelhub.ExportJSON && history && meta {
+						// Pages cut by their bytes: each ends after an
+						// answered task (the others have no answer).
+						restore, minPages = sqlstore.SetExportPageBytes(1), 4
+					}
+					var got bytes.Buffer
+					pages := 0
+					signed := 0
+					err := s.WriteExport(ctx, f.org.ID, p.ID, labelhub.ExportFilter{}, o, func(e *labelhub.ExportedAsset) error {
+						signed++
+						return nil
+					}, func(page []byte) error {
+						pages++
+						got.Write(page)
+						return nil
+					})
+					restore()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if pages < minPages || signed != n {
+						t.Errorf("%+v: %d pages, %d assets signed", o, pages, signed)
+					}
+					if !bytes.Equal(got.Bytes(), want) {
+						g, w := got.String(), string(want)
+						i := 0
+						for i < len(g) && i < len(w) && g[i] == w[i] {
+							i++
+						}
+						t.Fatalf("%+v: WriteExport differs from Export at byte %d:\n got %.300q\nwant %.300q", o, i, g[max(0, i-100):], w[max(0, i-100):])
+					}
+					if meta && !bytes.Contains(want, []byte(`"createdBy":"`+labeler.Email+`"`)) {
+						t.Fatalf("%+v: no item metadata with emails in %s", o, want)
+					}
+				}
+			}
+		}
+		// A sign error ends the export with it.
+		boom := errors.New("boom")
+		if err := s.WriteExport(ctx, f.org.ID, p.ID, labelhub.ExportFilter{}, labelhub.ExportOptions{Format: labelhub.ExportNDJSON},
+			func(*labelhub.ExportedAsset) error { return boom }, func([]byte) error { return nil }); !errors.Is(err, boom) {
+			t.Fatalf("sign error: %v", err)
+		}
+	})
 }

@@ -1,0 +1,124 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/testservers"
+)
+
+// BenchmarkWriteExport exports 20,000 answered tasks with one history
+// entry each (SQLite, or PostgreSQL with LABELHUB_BENCH_DB=postgres;
+// answers with item metadata as PutAnswer stores them)
+// through WriteExport, and, as a reference, through Export and
+// encoding/json as the API did before WriteExport, into io.Discard:
+//
+//	go test ./sqlstore -run '^$' -bench WriteExport -benchtime 5x -cpuprofile cpu.prof
+func BenchmarkWriteExport(b *testing.B) {
+	ctx := context.Background()
+	dsn := filepath.Join(b.TempDir(), "bench.db")
+	if os.Getenv("LABELHUB_BENCH_DB") == "postgres" {
+		dsn = testservers.Postgres(b)
+	}
+	s, err := Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	org, admin, _, err := s.CreateOrg(ctx, labelhub.NewOrg{Name: "Bench", AdminEmail: "bench@example.com"}, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	name := "bench"
+	p, err := s.CreateProject(ctx, org.ID, admin.ID, labelhub.ProjectInput{Name: &name})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 20000
+	im := labelhub.Import{ID: labelhub.NewID(), OrgID: org.ID, ProjectID: p.ID, Kind: labelhub.ImportKindAssets, State: labelhub.ImportRunning,
+		Options: labelhub.ImportOptions{OnDuplicate: labelhub.DuplicateAllow}, CreatedBy: admin.ID, Runner: "bench"}
+	if err := s.CreateImport(ctx, im); err != nil {
+		b.Fatal(err)
+	}
+	ib := labelhub.ImportBatch{ImportID: im.ID, Runner: "bench", OrgID: org.ID, ProjectID: p.ID, StageID: "start",
+		OnDuplicate: labelhub.DuplicateAllow, Assets: make([]labelhub.NewAsset, n), Now: time.Now(), NextIndex: n,
+		Delta: labelhub.ImportCounts{Received: n, Valid: n}}
+	for i := range ib.Assets {
+		ib.Assets[i] = labelhub.NewAsset{Index: int64(i), ID: labelhub.NewID(), ExternalID: "img-" + labelhub.NewID() + ".jpg", Type: "image",
+			Data: "https://example.com/" + labelhub.NewID() + ".jpg", ProbeState: "none", Doc: `{"metadata":{"width":640,"height":480}}`}
+	}
+	if _, err := s.CommitImportBatch(ctx, ib); err != nil {
+		b.Fatal(err)
+	}
+	// Every task: three objects (one with a nested classification), two
+	// classifications and a relation, each with its item metadata.
+	at := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	meta := labelhub.ItemMeta{CreatedAt: at, UpdatedAt: at, CreatedBy: admin.ID, UpdatedBy: admin.ID, CreatedIn: "Label", UpdatedIn: "Label"}
+	a := labelhub.Answer{
+		Tools: []labelhub.Object{
+			{ObjectID: "o1", SchemaID: "car", Title: "Car", BoundingBox: &labelhub.Box{X: 10, Y: 20, Width: 50, Height: 40},
+				Classifications: []labelhub.ClassificationAnswer{{Tool: "radio", SchemaID: "color", ObjectID: "o2", Title: "Color", Answer: json.RawMessage(`"Red"`), ItemMeta: meta}},
+				ItemMeta:        meta},
+			{ObjectID: "o3", SchemaID: "road", Title: "Road", Polygon: []labelhub.Point{{0, 0}, {100, 0}, {100, 50}, {0, 50}}, ItemMeta: meta},
+			{ObjectID: "o4", SchemaID: "kp", Title: "Point", Point: &labelhub.Point{5.5, 6.25}, ItemMeta: meta}},
+		Classifications: []labelhub.ClassificationAnswer{
+			{Tool: "checkbox", SchemaID: "tags", ObjectID: "o5", Title: "Tags", Answer: json.RawMessage(`["a","b"]`), ItemMeta: meta},
+			{Tool: "radio", SchemaID: "weather", ObjectID: "o6", Title: "Weather", Answer: json.RawMessage(`"Rain"`), ItemMeta: meta}},
+		Relations: []labelhub.Relation{{ObjectID: "r1", SchemaID: "follows", Title: "link", From: "o1", To: "o4", Direction: "straight", ItemMeta: meta}},
+	}
+	text, err := json.Marshal(a)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE tasks SET answer = $1, updated_by = $2, updated_at = updated_at + 1, stage_id = 'label',
+		total_duration_ms = 8217 WHERE project_id = $3`, string(text), admin.ID, p.ID); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO task_history (task_id, seq, org_id, project_id, action, stage_id, stage_name, to_stage_id,
+		duration_ms, completed_at, completed_by, answer)
+		SELECT id, 1, org_id, project_id, 'submit', 'start', 'Start', 'label', 8217, updated_at, $1, $2 FROM tasks WHERE project_id = $3`,
+		admin.ID, string(text), p.ID); err != nil {
+		b.Fatal(err)
+	}
+	for _, meta := range []bool{false, true} {
+		o := labelhub.ExportOptions{Format: labelhub.ExportNDJSON, IncludeHistory: true, IncludeMetadata: meta}
+		suffix := map[bool]string{false: "", true: "/metadata"}[meta]
+		b.Run("WriteExport"+suffix, func(b *testing.B) {
+			var size int64
+			for b.Loop() {
+				size = 0
+				if err := s.WriteExport(ctx, org.ID, p.ID, labelhub.ExportFilter{}, o, nil, func(page []byte) error {
+					size += int64(len(page))
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "tasks/s")
+			b.ReportMetric(float64(size)/n, "bytes/task")
+		})
+		b.Run("Export"+suffix, func(b *testing.B) {
+			for b.Loop() {
+				enc := json.NewEncoder(io.Discard)
+				enc.SetEscapeHTML(false)
+				if err := s.Export(ctx, org.ID, p.ID, labelhub.ExportFilter{}, true, meta, func(page []labelhub.ExportedAsset) error {
+					for j := range page {
+						if err := enc.Encode(&page[j]); err != nil {
+							return err
+						}
+					}
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "tasks/s")
+		})
+	}
+}

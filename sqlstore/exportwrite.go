@@ -1,0 +1,497 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/labelhub/labelhub"
+)
+
+// span is a part of a page's arena.
+type span struct{ off, end int }
+
+// exportRow is one task of a page as read: its asset (Task without the
+// answer and history), the stored answer and its history entries
+// (page.hist[h0:h1]).
+type exportRow struct {
+	e       labelhub.ExportedAsset
+	updated int64
+	answer  span
+	h0, h1  int
+}
+
+// exportHist is a history entry as read.
+type exportHist struct {
+	stage, stageID, completedBy string
+	duration, completed         int64
+	answer                      span
+}
+
+// exportPagesInFlight is the number of pages an export holds: one read,
+// one completed, one written.
+const exportPagesInFlight = 3
+
+// exportFirstPage is the size of an export's first page, smaller than
+// the others so that the first bytes leave at once.
+const exportFirstPage = 100
+
+// exportPageBytes bounds the stored answers of a page: a page of large
+// answers ends early (cut), after the row that passes it. Tests lower it.
+var exportPageBytes = 32 << 20
+
+// exportPage is a page of an export as read. Its slices are reused from
+// page to page.
+type exportPage struct {
+	rows    []exportRow
+	hist    []exportHist
+	arena   []byte // the stored answers
+	ids     []any
+	byAsset map[string]int
+	byTask  map[string]int
+	cut     bool // ended early at exportPageBytes
+	err     error
+}
+
+func (p *exportPage) text(s span) []byte { return p.arena[s.off:s.end] }
+
+// keep copies b into the arena, which grows by doubling (append would
+// grow a large slice by a quarter and copy it more often).
+func (p *exportPage) keep(b []byte) span {
+	if len(p.arena)+len(b) > cap(p.arena) {
+		grown := make([]byte, len(p.arena), max(2*cap(p.arena), len(p.arena)+len(b), 1<<20))
+		copy(grown, p.arena)
+		p.arena = grown
+	}
+	s := span{len(p.arena), len(p.arena) + len(b)}
+	p.arena = append(p.arena, b...)
+	return s
+}
+
+// WriteExport writes the export of a project's tasks that match f, in the
+// order and with the content of Export, as JSON (docs/export.md): every
+// object is followed by a newline and, when o.Format is labelhub.ExportJSON,
+// preceded by a comma from the second object on (the caller writes the
+// brackets). The bytes of each page are passed to fn, which must not keep
+// them. sign, when not nil, is called once for every asset before it is
+// written, to turn its stored URLs into those the export carries.
+//
+// The stored answers are not decoded: answerWriter rewrites their text
+// (exportjson.go), so the output is what encoding/json writes for the
+// values of Export with SetEscapeHTML(false), at a fraction of the cost.
+// Reading and writing overlap (exportPagesInFlight pages take turns), so
+// memory is that of three pages whatever the project's size. Pages have
+// labelhub.ExportPageSize tasks (the first one exportFirstPage), fewer
+// when their answers pass exportPageBytes.
+func (s *Store) WriteExport(ctx context.Context, orgID, projectID string, f labelhub.ExportFilter, o labelhub.ExportOptions,
+	sign func(e *labelhub.ExportedAsset) error, fn func(b []byte) error) error {
+	w, err := s.workflowOf(ctx, s.db, orgID, projectID, "")
+	if err != nil {
+		return err
+	}
+	q, args := exportQuery(orgID, projectID, f)
+	n := len(args)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st, err := s.prepareExport(ctx, q, o.IncludeHistory)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	// Three goroutines: one reads the tasks of page n+2, one the batches
+	// and history of page n+1, while this one writes page n.
+	tasks := make(chan *exportPage, 1)
+	pages := make(chan *exportPage, 1)
+	free := make(chan *exportPage, exportPagesInFlight)
+	for range exportPagesInFlight {
+		free <- &exportPage{byAsset: map[string]int{}, byTask: map[string]int{}}
+	}
+	doneTasks, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(doneTasks)
+		defer close(tasks)
+		after, limit := "", exportFirstPage
+		for {
+			var p *exportPage
+			select {
+			case p = <-free:
+			case <-ctx.Done():
+				return
+			}
+			p.err = st.readTasks(ctx, append(args[:n:n], after, limit), p, w)
+			more := p.err == nil && (len(p.rows) == limit || p.cut)
+			if more {
+				after = p.rows[len(p.rows)-1].e.Task.TaskID
+			}
+			select {
+			case tasks <- p:
+			case <-ctx.Done():
+				return
+			}
+			if !more {
+				return
+			}
+			limit = labelhub.ExportPageSize
+		}
+	}()
+	go func() {
+		defer close(done)
+		defer close(pages)
+		for p := range tasks {
+			if p.err == nil {
+				p.err = st.readExtras(ctx, p)
+			}
+			select {
+			case pages <- p:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	defer func() {
+		cancel()
+		<-doneTasks // before the statements are closed
+		<-done
+	}()
+	x := &exportWriter{aw: newAnswerWriter(o.IncludeMetadata), history: o.IncludeHistory, array: o.Format == labelhub.ExportJSON}
+	run := &exportRun{s: s, orgID: orgID, emails: x.aw.emails}
+	first := true
+	var out []byte
+	for p := range pages {
+		if p.err != nil {
+			return p.err
+		}
+		if len(p.rows) == 0 {
+			break
+		}
+		if sign != nil {
+			for i := range p.rows {
+				if err := sign(&p.rows[i].e); err != nil {
+					return err
+				}
+			}
+		}
+		// Users not seen before are looked up once the page is written,
+		// and the page written again with their emails.
+		for {
+			// Room for the page at once (the objects are about twice
+			// the stored answers with item metadata, less without).
+			out = slices.Grow(out[:0], 2*len(p.arena)+1<<16)
+			if out, err = x.page(out, p, first); err != nil {
+				return err
+			}
+			if len(x.aw.missing) == 0 {
+				break
+			}
+			if err := run.lookUp(ctx, x.aw.missing); err != nil {
+				return err
+			}
+		}
+		first = false
+		if err := fn(out); err != nil {
+			return err
+		}
+		if cap(out) > 16<<20 {
+			out = nil // a page of huge answers: do not keep its buffer
+		}
+		free <- p
+	}
+	return ctx.Err()
+}
+
+// exportStmts are the statements of an export, prepared once: parsing
+// the IN lists of a page costs more than running them. The IN lists
+// always have labelhub.ExportPageSize ids (the last page repeats its last
+// id).
+type exportStmts struct {
+	page, batches, history *sql.Stmt
+}
+
+func (s *Store) prepareExport(ctx context.Context, q string, history bool) (*exportStmts, error) {
+	st := &exportStmts{}
+	var err error
+	if st.page, err = s.db.PrepareContext(ctx, q); err != nil {
+		return nil, err
+	}
+	if st.batches, err = s.db.PrepareContext(ctx, `SELECT ab.asset_id, b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id
+		WHERE ab.asset_id IN (`+placeholders(1, labelhub.ExportPageSize)+`) ORDER BY b.name`); err != nil {
+		st.close()
+		return nil, err
+	}
+	if history {
+		if st.history, err = s.db.PrepareContext(ctx, `SELECT task_id, stage_id, stage_name, duration_ms, completed_at, completed_by, answer
+			FROM task_history WHERE task_id IN (`+placeholders(1, labelhub.ExportPageSize)+`) ORDER BY task_id, seq`); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+func (st *exportStmts) close() {
+	for _, x := range []*sql.Stmt{st.page, st.batches, st.history} {
+		if x != nil {
+			_ = x.Close()
+		}
+	}
+}
+
+// padIDs fills ids up to labelhub.ExportPageSize with its last id.
+func padIDs(ids []any) []any {
+	for len(ids) < labelhub.ExportPageSize {
+		ids = append(ids, ids[len(ids)-1])
+	}
+	return ids
+}
+
+// readTasks reads the tasks of a page with their assets.
+func (st *exportStmts) readTasks(ctx context.Context, args []any, p *exportPage, w labelhub.Workflow) error {
+	p.rows, p.hist, p.arena, p.ids, p.cut = p.rows[:0], p.hist[:0], p.arena[:0], p.ids[:0], false
+	clear(p.byAsset)
+	clear(p.byTask)
+	rows, err := st.page.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var answer, doc sql.RawBytes
+	for rows.Next() {
+		if len(p.rows) < cap(p.rows) {
+			p.rows = p.rows[:len(p.rows)+1]
+		} else {
+			p.rows = append(p.rows, exportRow{})
+		}
+		r := &p.rows[len(p.rows)-1]
+		*r = exportRow{e: labelhub.ExportedAsset{Batches: r.e.Batches[:0]}}
+		e := &r.e
+		if err := rows.Scan(&e.Task.TaskID, &e.AssetID, &e.Task.StageID, &answer, &r.updated, &e.Task.UpdatedBy, &e.Task.TotalDuration,
+			&e.ExternalID, &e.Asset, &doc, &e.StorageID); err != nil {
+			return err
+		}
+		r.answer = p.keep(answer)
+		e.Task.Stage = e.Task.StageID
+		if i := w.Index(e.Task.StageID); i >= 0 {
+			e.Task.Stage = w.Stages[i].Name
+		}
+		if len(doc) > 0 && string(doc) != "{}" {
+			var d assetDoc
+			if err := json.Unmarshal(doc, &d); err != nil {
+				return fmt.Errorf("asset %s: stored document: %w", e.AssetID, err)
+			}
+			e.Dataset, e.Metadata, e.ContextData = d.Dataset, d.Metadata, d.ContextData
+		}
+		if len(p.arena) >= exportPageBytes {
+			p.cut = true
+			break
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// readExtras reads the batch names and (with history) the history entries
+// of the tasks of a page.
+func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
+	if len(p.rows) == 0 {
+		return nil
+	}
+	for i := range p.rows {
+		p.byAsset[p.rows[i].e.AssetID] = i
+		p.ids = append(p.ids, p.rows[i].e.AssetID)
+	}
+	brows, err := st.batches.QueryContext(ctx, padIDs(p.ids)...)
+	if err != nil {
+		return err
+	}
+	defer brows.Close()
+	var id sql.RawBytes
+	for brows.Next() {
+		var name string
+		if err := brows.Scan(&id, &name); err != nil {
+			return err
+		}
+		if i, ok := p.byAsset[string(id)]; ok {
+			p.rows[i].e.Batches = append(p.rows[i].e.Batches, name)
+		}
+	}
+	if err := brows.Err(); err != nil {
+		return err
+	}
+	brows.Close()
+	if st.history == nil {
+		return nil
+	}
+	p.ids = p.ids[:0]
+	for i := range p.rows {
+		p.byTask[p.rows[i].e.Task.TaskID] = i
+		p.ids = append(p.ids, p.rows[i].e.Task.TaskID)
+	}
+	hrows, err := st.history.QueryContext(ctx, padIDs(p.ids)...)
+	if err != nil {
+		return err
+	}
+	defer hrows.Close()
+	var answer sql.RawBytes
+	cur := -1
+	for hrows.Next() {
+		var h exportHist
+		if err := hrows.Scan(&id, &h.stageID, &h.stage, &h.duration, &h.completed, &h.completedBy, &answer); err != nil {
+			return err
+		}
+		i, ok := p.byTask[string(id)]
+		if !ok {
+			continue
+		}
+		h.answer = p.keep(answer)
+		if i != cur { // the entries of a task come together (ORDER BY task_id)
+			cur = i
+			p.rows[i].h0 = len(p.hist)
+		}
+		p.hist = append(p.hist, h)
+		p.rows[i].h1 = len(p.hist)
+	}
+	return hrows.Err()
+}
+
+// exportWriter writes the objects of an export.
+type exportWriter struct {
+	aw      *answerWriter
+	history bool
+	array   bool
+}
+
+// page appends the objects of p to out; first says whether p is the
+// export's first page.
+func (x *exportWriter) page(out []byte, p *exportPage, first bool) ([]byte, error) {
+	var err error
+	for i := range p.rows {
+		r := &p.rows[i]
+		e := &r.e
+		if x.array && !(first && i == 0) {
+			out = append(out, ',')
+		}
+		out = append(out, `{"asset":`...)
+		out = appendJSONString(out, e.Asset)
+		out = append(out, `,"assetId":`...)
+		out = appendJSONString(out, e.AssetID)
+		out = append(out, `,"externalId":`...)
+		out = appendJSONString(out, e.ExternalID)
+		if len(e.Dataset) > 0 {
+			out = append(out, `,"dataset":`...)
+			out = appendJSONStrings(out, e.Dataset)
+		}
+		if len(e.ContextData) > 0 {
+			out = append(out, `,"contextData":`...)
+			if out, err = x.aw.appendCompact(out, e.ContextData); err != nil {
+				return out, fmt.Errorf("asset %s: contextData: %w", e.AssetID, err)
+			}
+		}
+		if len(e.Metadata) > 0 {
+			out = append(out, `,"metadata":`...)
+			if out, err = x.aw.appendCompact(out, e.Metadata); err != nil {
+				return out, fmt.Errorf("asset %s: metadata: %w", e.AssetID, err)
+			}
+		}
+		out = append(out, `,"batches":`...)
+		out = appendJSONStrings(out, e.Batches)
+		out = append(out, `,"task":{"taskId":`...)
+		out = appendJSONString(out, e.Task.TaskID)
+		out = append(out, `,"stage":`...)
+		out = appendJSONString(out, e.Task.Stage)
+		out = append(out, `,"stageId":`...)
+		out = appendJSONString(out, e.Task.StageID)
+		out = append(out, `,"updatedAt":`...)
+		out = appendJSONTime(out, r.updated)
+		out = append(out, `,"updatedBy":`...)
+		out = appendJSONString(out, x.aw.email(e.Task.UpdatedBy))
+		out = append(out, ',')
+		if out, err = x.aw.appendAnswer(out, p.text(r.answer)); err != nil {
+			return out, fmt.Errorf("task %s: %w", e.Task.TaskID, err)
+		}
+		if x.history {
+			out = append(out, `,"stageHistory":[`...)
+			for j := r.h0; j < r.h1; j++ {
+				h := &p.hist[j]
+				if j > r.h0 {
+					out = append(out, ',')
+				}
+				out = append(out, `{"stage":`...)
+				out = appendJSONString(out, h.stage)
+				out = append(out, `,"stageId":`...)
+				out = appendJSONString(out, h.stageID)
+				out = append(out, `,"duration":`...)
+				out = appendInt(out, h.duration)
+				out = append(out, `,"completedAt":`...)
+				out = appendJSONTime(out, h.completed)
+				out = append(out, `,"completedBy":`...)
+				out = appendJSONString(out, x.aw.email(h.completedBy))
+				out = append(out, ',')
+				if out, err = x.aw.appendAnswer(out, p.text(h.answer)); err != nil {
+					return out, fmt.Errorf("history of task %s: %w", e.Task.TaskID, err)
+				}
+				out = append(out, '}')
+			}
+			out = append(out, ']')
+		}
+		out = append(out, `,"totalDuration":`...)
+		out = appendInt(out, e.Task.TotalDuration)
+		out = append(out, "}}\n"...)
+	}
+	return out, nil
+}
+
+func appendJSONStrings(out []byte, list []string) []byte {
+	out = append(out, '[')
+	for i, s := range list {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendJSONString(out, s)
+	}
+	return append(out, ']')
+}
+
+// appendJSONTime appends a time stored in microseconds as time.Time's
+// MarshalJSON writes it.
+func appendJSONTime(out []byte, micros int64) []byte {
+	out = append(out, '"')
+	out = fromMicros(micros).AppendFormat(out, time.RFC3339Nano)
+	return append(out, '"')
+}
+
+func appendInt(out []byte, v int64) []byte {
+	return strconv.AppendInt(out, v, 10)
+}
+
+// appendCompact appends a raw JSON value as encoding/json writes a
+// json.RawMessage (without white space).
+func (w *answerWriter) appendCompact(dst, raw []byte) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r != errSlowPath { //nolint:errorlint // a sentinel value
+				panic(r)
+			}
+			var b bytes.Buffer
+			if err = json.Compact(&b, raw); err == nil {
+				out = append(dst, b.Bytes()...)
+			} else {
+				out = dst
+			}
+		}
+		w.src, w.out = nil, nil
+	}()
+	w.src, w.i, w.out = raw, 0, dst
+	w.raw()
+	w.ws()
+	if w.i != len(w.src) {
+		panic(errSlowPath)
+	}
+	return w.out, nil
+}
