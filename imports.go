@@ -44,6 +44,38 @@ type ImportOptions struct {
 	DryRun        bool     `json:"dryRun"`
 	Atomic        bool     `json:"atomic"`
 	OnDuplicate   string   `json:"onDuplicate"`
+	// Folder, when set, makes this a folder import: the hub lists the
+	// objects of the StorageID's bucket instead of reading an import file.
+	Folder *FolderSource `json:"folder,omitempty"`
+}
+
+// FolderImportRequest is the body of POST
+// /api/v1/projects/{projectId}/imports/folder: import every object of an
+// asset type under Folder of the StorageID's bucket (or the Files keys),
+// each as an asset with the object's URL as data and its key as
+// externalId. OnDuplicate defaults to "skip", so importing a folder again
+// adds only the objects that are new.
+type FolderImportRequest struct {
+	StorageID     string   `json:"storageId"`
+	Folder        string   `json:"folder"`
+	Recursive     bool     `json:"recursive"`
+	Files         []string `json:"files,omitempty"`
+	Batches       []string `json:"batches,omitempty"`
+	CreateBatches bool     `json:"createBatches"`
+	OnDuplicate   string   `json:"onDuplicate,omitempty"`
+}
+
+// MaxFolderImportFiles is the most keys one folder import may select.
+const MaxFolderImportFiles = 10_000
+
+// FolderSource is what a folder import lists (docs/imports.md, "Folder
+// imports"): every object under Folder (a key prefix ending in "/", or ""
+// for the bucket's root), one level or with Recursive every level; or,
+// when Files is set, those keys only.
+type FolderSource struct {
+	Folder    string   `json:"folder"`
+	Recursive bool     `json:"recursive"`
+	Files     []string `json:"files,omitempty"`
 }
 
 // ImportCounts count the items of an import. Received = Valid + Invalid;
@@ -51,13 +83,19 @@ type ImportOptions struct {
 // assets (onDuplicate=update) and Skipped left out (onDuplicate=skip).
 // Invalid counts items with problems, including duplicates refused by
 // onDuplicate=error. A dry run only counts Received, Valid and Invalid.
+//
+// A folder import also counts Listed, the objects listed, of which
+// SkippedNotAsset were no asset type (left out, not errors) and Received
+// the others; its Skipped are the objects the project had already.
 type ImportCounts struct {
-	Received int64 `json:"received"`
-	Valid    int64 `json:"valid"`
-	Imported int64 `json:"imported"`
-	Updated  int64 `json:"updated"`
-	Skipped  int64 `json:"skipped"`
-	Invalid  int64 `json:"invalid"`
+	Received        int64 `json:"received"`
+	Valid           int64 `json:"valid"`
+	Imported        int64 `json:"imported"`
+	Updated         int64 `json:"updated"`
+	Skipped         int64 `json:"skipped"`
+	Invalid         int64 `json:"invalid"`
+	Listed          int64 `json:"listed"`
+	SkippedNotAsset int64 `json:"skippedNotAsset"`
 }
 
 // Add adds d to c.
@@ -68,6 +106,8 @@ func (c *ImportCounts) Add(d ImportCounts) {
 	c.Updated += d.Updated
 	c.Skipped += d.Skipped
 	c.Invalid += d.Invalid
+	c.Listed += d.Listed
+	c.SkippedNotAsset += d.SkippedNotAsset
 }
 
 // ImportError is one problem of one item of an import.
@@ -106,6 +146,9 @@ type Import struct {
 	// ErrorsStored is how many errors were kept (at most MaxImportErrors).
 	ErrorsStored int64 `json:"errorsStored"`
 
+	// ResumeKey is, for a folder import, the last object key committed:
+	// a resume lists again and goes on after it.
+	ResumeKey   string    `json:"-"`
 	Spool       string    `json:"-"` // path of the spooled body
 	Runner      string    `json:"-"` // the process working on it
 	HeartbeatAt time.Time `json:"-"`
@@ -143,6 +186,7 @@ type ImportBatch struct {
 	Errors           []ImportError
 	Delta            ImportCounts // Received, Valid and Invalid of the batch
 	NextIndex        int64
+	ResumeKey        string // a folder import's last object key of the batch
 	Now              time.Time
 }
 

@@ -40,9 +40,23 @@ type Plugin struct {
 	Type          PluginType `json:"type"`
 	Description   string     `json:"description"`
 	DefaultConfig string     `json:"defaultConfig"` // Config JSON text
-	CreatedBy     string     `json:"createdBy"`
-	CreatedAt     time.Time  `json:"createdAt"`
-	UpdatedAt     time.Time  `json:"updatedAt"`
+	// Builtin is the name of a first-party plugin (package firstparty):
+	// one plugin for the whole server, visible to every organisation and
+	// changed by none. Empty for the plugins an organisation registered.
+	Builtin   string    `json:"builtin,omitempty"`
+	CreatedBy string    `json:"createdBy"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// BuiltinRefusal is the error of changing (action: "changed", "deleted",
+// …) a first-party plugin, or nil for a plugin of an organisation.
+func (p Plugin) BuiltinRefusal(action string) error {
+	if p.Builtin == "" {
+		return nil
+	}
+	return Errorf(ECodeForbidden, "%q is a built-in plugin; it cannot be %s. To customise it, register your own plugin "+
+		"(labelhub plugin create) and run it with `labelhub plugin serve %s`", p.Name, action, p.Builtin)
 }
 
 // PluginInput is the writable part of a plugin; on update nil fields stay.
@@ -210,6 +224,9 @@ type RunScope struct {
 	RunID      string
 	ProjectID  string
 	PluginType PluginType
+	// IntegrationID is a file-explorer run's params.integrationId: the one
+	// storage integration its token may list.
+	IntegrationID string
 }
 
 // PluginStore keeps plugins, presets, instances, runs and run logs. Methods

@@ -110,7 +110,9 @@ func ContentType(name, declared string) string {
 
 // Put stores r as the artifact of run (which must be running), replacing
 // an earlier one. Over the cap it is a too_large error naming the limit and
-// nothing is kept.
+// nothing is kept. A name ending in .zip promises a zip: bytes that do not
+// end with a zip's end-of-central-directory record are refused (invalid,
+// "… is not a valid zip") and nothing is kept.
 func (s *Service) Put(ctx context.Context, run labelhub.Run, name, contentType string, r io.Reader) (labelhub.RunArtifact, error) {
 	var p labelhub.Problems
 	ValidName(&p, "name", name)
@@ -118,10 +120,17 @@ func (s *Service) Put(ctx context.Context, run labelhub.Run, name, contentType s
 		return labelhub.RunArtifact{}, err
 	}
 	key := run.ID + "/" + labelhub.NewID()
+	if IsZipName(name) {
+		r = &zipCheck{r: r, name: name, max: s.maxBytes()}
+	}
 	n, err := s.Blobs.Put(ctx, key, r, s.maxBytes())
 	var tl *TooLargeError
 	if errors.As(err, &tl) {
 		return labelhub.RunArtifact{}, labelhub.Errorf(labelhub.ECodeTooLarge, "%s", tl.Error())
+	}
+	var nz *NotZipError
+	if errors.As(err, &nz) {
+		return labelhub.RunArtifact{}, labelhub.Errorf(labelhub.ECodeInvalid, "%s", nz.Error())
 	}
 	if err != nil {
 		return labelhub.RunArtifact{}, fmt.Errorf("store the artifact of run %s: %w", run.ID, err)

@@ -77,7 +77,7 @@ func TestServiceLifecycle(t *testing.T) {
 		if e, ok := err.(*labelhub.Error); !ok || e.Code != labelhub.ECodeInvalid || len(e.Details) != 1 || e.Details[0].Path != "name" {
 			t.Fatalf("bad name: %v", err)
 		}
-		a1, err := svc.Put(ctx, run, "first.zip", "", bytes.NewReader(pattern(100)))
+		a1, err := svc.Put(ctx, run, "first.zip", "", bytes.NewReader(append(pattern(78), makeZip(t, nil, "")...)))
 		if err != nil || a1.Size != 100 || a1.ContentType != "application/zip" || !a1.ExpiresAt.Equal(a1.CreatedAt.Add(time.Hour)) {
 			t.Fatalf("put: %+v, %v", a1, err)
 		}
@@ -152,7 +152,7 @@ func TestServiceWatchSweeps(t *testing.T) {
 	run := runningRun(t, s)
 	clk := &clock{t: time.Now()}
 	svc := &artifacts.Service{Blobs: blobs, Records: s, TTL: time.Minute, Now: clk.Now}
-	if _, err := svc.Put(ctx, run, "r.zip", "", bytes.NewReader([]byte("zip"))); err != nil {
+	if _, err := svc.Put(ctx, run, "r.zip", "", bytes.NewReader(makeZip(t, nil, ""))); err != nil {
 		t.Fatal(err)
 	}
 	clk.Add(2 * time.Minute)

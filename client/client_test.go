@@ -50,7 +50,7 @@ func newHub(t *testing.T) hub {
 	storages := storage.NewService(store, storage.Options{Box: box, AllowPrivateEndpoints: true})
 	t.Cleanup(func() { storages.Close() })
 	runner := imports.New(imports.Config{Store: store, SpoolDir: t.TempDir(), BatchSize: 2, Integrations: httpapi.StorageIntegrations(storages),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Buckets: storages.Bucket})
 	t.Cleanup(runner.Close)
 	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: store, Storage: storages, Imports: runner,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))

@@ -137,19 +137,7 @@ func (s *Server) createImport(w http.ResponseWriter, r *http.Request, a labelhub
 	if err != nil {
 		return err
 	}
-	status := http.StatusAccepted
-	if wait {
-		if err := s.cfg.Imports.Wait(r.Context(), im.ID); err != nil {
-			return err
-		}
-		status = http.StatusOK
-	}
-	st, err := s.status(context.WithoutCancel(r.Context()), a.Org.ID, im.ID, labelhub.DefaultPageLimit)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, status, st)
-	return nil
+	return s.answerStarted(w, r, a, im.ID, wait)
 }
 
 func (s *Server) importID(r *http.Request, a labelhub.Actor) (string, error) {
@@ -157,8 +145,12 @@ func (s *Server) importID(r *http.Request, a labelhub.Actor) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.cfg.Store.GetImport(r.Context(), a.Org.ID, id); err != nil {
+	im, err := s.cfg.Store.GetImport(r.Context(), a.Org.ID, id)
+	if err != nil {
 		return "", err
+	}
+	if a.Scope != nil && im.ProjectID != a.Scope.ProjectID {
+		return "", labelhub.NotFound("import") // a run token reaches its project's imports only
 	}
 	return id, nil
 }
@@ -270,5 +262,23 @@ func (s *Server) importLabels(w http.ResponseWriter, r *http.Request, a labelhub
 		return err
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// answerStarted answers the start of an import: 202 with its status, or,
+// with wait, 200 once it is done.
+func (s *Server) answerStarted(w http.ResponseWriter, r *http.Request, a labelhub.Actor, id string, wait bool) error {
+	status := http.StatusAccepted
+	if wait {
+		if err := s.cfg.Imports.Wait(r.Context(), id); err != nil {
+			return err
+		}
+		status = http.StatusOK
+	}
+	st, err := s.status(context.WithoutCancel(r.Context()), a.Org.ID, id, labelhub.DefaultPageLimit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, st)
 	return nil
 }

@@ -33,9 +33,10 @@ type orgFixture struct {
 	storage  labelhub.Storage
 	imp      string // an import of the project
 	asset    labelhub.Asset
-	plugin   labelhub.Plugin // a registered plugin
-	run      labelhub.Run    // a queued run of it on the project
-	preset   labelhub.Preset // a preset of the plugin in the project
+	plugin   labelhub.Plugin       // a registered plugin
+	run      labelhub.Run          // a queued run of it on the project
+	preset   labelhub.Preset       // a preset of the plugin in the project
+	note     labelhub.Notification // a notification of the admin
 }
 
 // ids maps each route parameter name to this organisation's object of that
@@ -43,17 +44,18 @@ type orgFixture struct {
 // created in newOrgFixture.
 func (f *orgFixture) ids() map[string]string {
 	return map[string]string{
-		"projectId": f.project.ID,
-		"batchId":   f.batch.ID,
-		"userId":    f.user.ID,
-		"apiKeyId":  f.key.ID,
-		"storageId": f.storage.ID,
-		"importId":  f.imp,
-		"assetId":   f.asset.ID,
-		"pluginId":  f.plugin.ID,
-		"runId":     f.run.ID,
-		"taskId":    f.asset.TaskID,
-		"presetId":  f.preset.ID,
+		"projectId":      f.project.ID,
+		"batchId":        f.batch.ID,
+		"userId":         f.user.ID,
+		"apiKeyId":       f.key.ID,
+		"storageId":      f.storage.ID,
+		"importId":       f.imp,
+		"assetId":        f.asset.ID,
+		"pluginId":       f.plugin.ID,
+		"runId":          f.run.ID,
+		"taskId":         f.asset.TaskID,
+		"presetId":       f.preset.ID,
+		"notificationId": f.note.ID,
 	}
 }
 
@@ -64,9 +66,16 @@ func newOrgFixture(t *testing.T, h *hub, label, adminKey string) *orgFixture {
 	f := &orgFixture{label: label, adminKey: adminKey}
 	var me struct {
 		Organization labelhub.Organization `json:"organization"`
+		User         labelhub.User         `json:"user"`
 	}
 	h.must(adminKey, "GET", "/api/v1/me", "", 200, &me)
 	f.org = me.Organization
+	var err error
+	f.note, err = h.store.AddNotification(context.Background(), labelhub.Notification{OrgID: f.org.ID, UserID: me.User.ID,
+		Kind: labelhub.NotifyExportReady, Title: "Export ready", Message: "for " + label})
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.must(adminKey, "POST", "/api/v1/projects", `{"name":"Project of `+label+`","description":"belongs to `+label+`"}`, 201, &f.project)
 	h.must(adminKey, "POST", "/api/v1/projects/"+f.project.ID+"/batches", `{"name":"batch of `+label+`"}`, 201, &f.batch)
 	h.must(adminKey, "POST", "/api/v1/users", `{"email":"second-`+label+`@example.com","name":"Second of `+label+`","role":"labeler"}`, 201, &f.user)
@@ -118,6 +127,7 @@ type orgState struct {
 	Key                               labelhub.APIKey
 	Storage                           labelhub.StorageRecord
 	Projects, Batches, Users, APIKeys []string
+	Notes                             []string // the admin's notifications, id and read state
 }
 
 func snapshot(t *testing.T, s *sqlstore.Store, f *orgFixture) orgState {
@@ -161,6 +171,11 @@ func snapshot(t *testing.T, s *sqlstore.Store, f *orgFixture) orgState {
 	check(err)
 	for _, x := range ks.Items {
 		st.APIKeys = append(st.APIKeys, fmt.Sprintf("%s %s revoked=%v", x.ID, x.UserID, x.RevokedAt != nil))
+	}
+	ns, err := s.ListNotifications(ctx, f.org.ID, f.note.UserID, false, all)
+	check(err)
+	for _, x := range ns.Items {
+		st.Notes = append(st.Notes, fmt.Sprintf("%s read=%v", x.ID, x.ReadAt != nil))
 	}
 	if len(errs) > 0 {
 		t.Fatalf("snapshot of %s (was something deleted?): %v", f.label, errs)

@@ -50,7 +50,8 @@ func (s *Server) plugins() (*pluginhub.Hub, labelhub.PluginStore, error) {
 
 // scopeAllows decides what a run token may do: inside its project only,
 // reads for every plugin type, imports and batches for file-explorer
-// plugins, and its own run. Another project is 404, like another
+// plugins (with their run's storage integration and their imports), and
+// its own run. Another project is 404, like another
 // organisation's; other routes are 403.
 func scopeAllows(r *http.Request, a labelhub.Actor, method, pattern string) error {
 	sc := a.Scope
@@ -65,7 +66,26 @@ func scopeAllows(r *http.Request, a labelhub.Actor, method, pattern string) erro
 			return nil
 		}
 		if sc.PluginType == labelhub.PluginFileExplorer && method == http.MethodPost &&
-			(strings.HasSuffix(pattern, "/imports") || strings.HasSuffix(pattern, "/batches")) {
+			(strings.HasSuffix(pattern, "/imports") || strings.HasSuffix(pattern, "/imports/folder") || strings.HasSuffix(pattern, "/batches")) {
+			if id := r.URL.Query().Get("storageId"); id != "" && id != sc.IntegrationID {
+				return labelhub.NotFound("storage integration") // only its run's integration
+			}
+			return nil
+		}
+	}
+	if sc.PluginType == labelhub.PluginFileExplorer {
+		// The run's storage integration (params.integrationId), to read
+		// and list; any other is 404, like another organisation's.
+		if method == http.MethodGet && (pattern == "/api/v1/storages/{storageId}" || pattern == "/api/v1/storages/{storageId}/objects") {
+			if sc.IntegrationID == "" || r.PathValue("storageId") != sc.IntegrationID {
+				return labelhub.NotFound("storage integration")
+			}
+			return nil
+		}
+		// The imports it started: follow and cancel them (importID checks
+		// that the import is of the run's project).
+		if (method == http.MethodGet && (pattern == "/api/v1/imports/{importId}" || pattern == "/api/v1/imports/{importId}/errors")) ||
+			(method == http.MethodPost && pattern == "/api/v1/imports/{importId}/cancel") {
 			return nil
 		}
 	}
@@ -166,6 +186,9 @@ func (s *Server) updatePlugin(w http.ResponseWriter, r *http.Request, a labelhub
 	if err != nil {
 		return err
 	}
+	if err := p.BuiltinRefusal("changed"); err != nil {
+		return err
+	}
 	if err := require(a, labelhub.PermManagePlugins, "change plugins"); err != nil {
 		return err
 	}
@@ -186,6 +209,9 @@ func (s *Server) deletePlugin(w http.ResponseWriter, r *http.Request, a labelhub
 	if err != nil {
 		return err
 	}
+	if err := p.BuiltinRefusal("deleted"); err != nil {
+		return err
+	}
 	if err := require(a, labelhub.PermManagePlugins, "delete plugins"); err != nil {
 		return err
 	}
@@ -200,6 +226,9 @@ func (s *Server) deletePlugin(w http.ResponseWriter, r *http.Request, a labelhub
 func (s *Server) rotatePluginSecret(w http.ResponseWriter, r *http.Request, a labelhub.Actor) error {
 	p, st, err := s.pluginOf(r, a)
 	if err != nil {
+		return err
+	}
+	if err := p.BuiltinRefusal("given a new secret"); err != nil {
 		return err
 	}
 	if err := require(a, labelhub.PermManagePlugins, "rotate plugin secrets"); err != nil {

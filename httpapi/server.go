@@ -95,12 +95,14 @@ func New(cfg Config) *Server {
 	s.routesFoundation()
 	s.routesStorages()
 	s.routesImports()
+	s.routesImportFolder()
 	s.routesAssets()
 	s.routesPlugins()
 	s.routesPresets()
 	s.routesTasks()
 	s.routesArtifacts()
 	s.routesExport()
+	s.routesNotifications()
 	if cfg.Fallback != nil {
 		s.mux.Handle("/", cfg.Fallback)
 	}

@@ -76,7 +76,8 @@ func newHub(t *testing.T, s *sqlstore.Store, cfg httpapi.Config) *hub {
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if cfg.Imports == nil {
-		cfg.Imports = imports.New(imports.Config{Store: s, SpoolDir: t.TempDir(), Logger: cfg.Logger, Integrations: httpapi.StorageIntegrations(cfg.Storage)})
+		cfg.Imports = imports.New(imports.Config{Store: s, SpoolDir: t.TempDir(), Logger: cfg.Logger, Integrations: httpapi.StorageIntegrations(cfg.Storage),
+			Buckets: cfg.Storage.Bucket})
 		t.Cleanup(cfg.Imports.Close)
 	}
 	if cfg.Plugins == nil {

@@ -53,7 +53,8 @@ func (r *Runner) ResumeStale(ctx context.Context) {
 // resume starts the job of an import this runner holds from its spool.
 func (r *Runner) resume(im labelhub.Import) error {
 	bg := context.Background()
-	if im.Phase == "rollback" {
+	if im.Phase == "rollback" || im.Options.Folder != nil {
+		// A folder import lists its bucket again; it has no spool.
 		if !r.launch(im, func(context.Context) io.Reader { return nil }, nil, nil) {
 			return r.cfg.Store.ReleaseImport(bg, im.ID, r.cfg.ID)
 		}
@@ -91,10 +92,10 @@ func (r *Runner) Resume(ctx context.Context, orgID, id string) (labelhub.Import,
 	if im.Kind != labelhub.ImportKindAssets {
 		return im, labelhub.Errorf(labelhub.ECodeConflict, "a label import cannot be resumed; post the labels again")
 	}
-	if !im.Uploaded {
+	if !im.Uploaded && im.Options.Folder == nil {
 		return im, labelhub.Errorf(labelhub.ECodeConflict, "the upload of this import was interrupted after %d bytes; resume is not possible — roll back or import again", im.Bytes)
 	}
-	if _, err := os.Stat(r.spoolPath(id)); err != nil {
+	if _, err := os.Stat(r.spoolPath(id)); err != nil && im.Options.Folder == nil {
 		return im, labelhub.Errorf(labelhub.ECodeConflict, "the spooled body of this import is gone; roll back or import again")
 	}
 	im, err = r.cfg.Store.ClaimImport(ctx, orgID, id, r.cfg.ID, time.Now().Add(-r.cfg.StaleAfter), labelhub.ImportFailed)

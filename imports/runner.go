@@ -13,6 +13,7 @@ import (
 
 	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/importer"
+	"github.com/labelhub/labelhub/storage"
 	"github.com/labelhub/labelhub/storage/assetref"
 )
 
@@ -37,7 +38,10 @@ type Config struct {
 	// Integrations returns the organisation's storage integrations by id,
 	// for the URLs of items; nil means none.
 	Integrations func(ctx context.Context, orgID string) (map[string]assetref.Integration, error)
-	Logger       *slog.Logger
+	// Buckets opens an organisation's bucket by storage integration id,
+	// for folder imports (storage.Service.Bucket); nil refuses them.
+	Buckets func(ctx context.Context, orgID, storageID string) (*storage.Bucket, error)
+	Logger  *slog.Logger
 	// BatchSize is the number of items per transaction (default 2000).
 	BatchSize int
 	// Heartbeat is how often a running job says it is alive (default 3 s);
@@ -149,17 +153,8 @@ func (r *Runner) Start(ctx context.Context, orgID, userID, projectID string, opt
 	if _, err := r.decodeOptions(ctx, orgID, projectID, opts); err != nil {
 		return labelhub.Import{}, err
 	}
-	if !opts.CreateBatches && len(opts.Batches) > 0 {
-		known, err := r.cfg.Store.ResolveBatches(ctx, orgID, projectID, opts.Batches)
-		if err != nil {
-			return labelhub.Import{}, err
-		}
-		for i, b := range opts.Batches {
-			if _, ok := known[b]; !ok {
-				return labelhub.Import{}, labelhub.Invalid("invalid import options", labelhub.FieldError{Path: fmt.Sprintf("batches[%d]", i),
-					Message: fmt.Sprintf("no batch %q in this project; create it first or import with createBatches=true", b)})
-			}
-		}
+	if err := r.checkBatches(ctx, orgID, projectID, opts); err != nil {
+		return labelhub.Import{}, err
 	}
 	if err := os.MkdirAll(r.cfg.SpoolDir, 0o700); err != nil {
 		return labelhub.Import{}, err
@@ -231,6 +226,25 @@ func (r *Runner) Start(ctx context.Context, orgID, userID, projectID string, opt
 	}
 	im.Bytes, im.Uploaded = n, upErr == nil
 	return im, nil
+}
+
+// checkBatches refuses request batches the project does not have, unless
+// the import creates them.
+func (r *Runner) checkBatches(ctx context.Context, orgID, projectID string, opts labelhub.ImportOptions) error {
+	if opts.CreateBatches || len(opts.Batches) == 0 {
+		return nil
+	}
+	known, err := r.cfg.Store.ResolveBatches(ctx, orgID, projectID, opts.Batches)
+	if err != nil {
+		return err
+	}
+	for i, b := range opts.Batches {
+		if _, ok := known[b]; !ok {
+			return labelhub.Invalid("invalid import options", labelhub.FieldError{Path: fmt.Sprintf("batches[%d]", i),
+				Message: fmt.Sprintf("no batch %q in this project; create it first or import with createBatches=true", b)})
+		}
+	}
+	return nil
 }
 
 type uploadError struct {
@@ -321,7 +335,7 @@ func (r *Runner) run(ctx context.Context, im labelhub.Import, src io.Reader) {
 		}
 		log.Info("import stopped; it resumes at the next start")
 	case r.isLost(bg, im):
-		log.Warn("import taken over by another runner")
+		log.Warn("import taken over by another runner, or cancelled")
 	default:
 		msg := err.Error()
 		var le *labelhub.Error

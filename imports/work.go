@@ -43,6 +43,9 @@ func (r *Runner) work(ctx context.Context, im labelhub.Import, src io.Reader) er
 	if im.Phase == "rollback" {
 		return r.rollback(ctx, im)
 	}
+	if im.Options.Folder != nil {
+		return r.folder(ctx, im)
+	}
 	opts, err := r.decodeOptions(ctx, im.OrgID, im.ProjectID, im.Options)
 	if err != nil {
 		return err
@@ -106,24 +109,7 @@ func (r *Runner) pass(ctx context.Context, im labelhub.Import, src io.Reader, op
 	total := im.Counts
 	skip := im.NextIndex
 	batches := map[string]string{} // name or id → batch id ("" for one a dry run would create)
-	ch := make(chan *pending, 2)
-	writeErr := make(chan error, 1)
-	go func() {
-		var werr error
-		for p := range ch {
-			if werr != nil {
-				continue
-			}
-			d, err := r.cfg.Store.CommitImportBatch(ctx, p.b)
-			if err != nil {
-				werr = err
-				cancel(err)
-				continue
-			}
-			total.Add(d)
-		}
-		writeErr <- werr
-	}()
+	ch, writeErr := r.writer(ctx, cancel, &total)
 	newPending := func(start int64) *pending {
 		return &pending{start: start, lastBad: -1, seen: map[string]int{}, b: labelhub.ImportBatch{ImportID: im.ID, Runner: r.cfg.ID,
 			OrgID: im.OrgID, ProjectID: im.ProjectID, StageID: stage, OnDuplicate: im.Options.OnDuplicate, DryRun: dry,
@@ -135,7 +121,7 @@ func (r *Runner) pass(ctx context.Context, im labelhub.Import, src io.Reader, op
 		cur.b.Delta.Received = next - cur.start
 		cur.b.Now = nowUTC()
 		select {
-		case ch <- cur:
+		case ch <- cur.b:
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
@@ -273,6 +259,32 @@ func (r *Runner) pass(ctx context.Context, im labelhub.Import, src io.Reader, op
 		return total, derr
 	}
 	return total, ctx.Err()
+}
+
+// writer commits the batches sent on the channel it returns, in order,
+// adding their counts to total; the first error cancels ctx, the rest of
+// the batches are dropped, and the error comes on the second channel once
+// the first is closed.
+func (r *Runner) writer(ctx context.Context, cancel context.CancelCauseFunc, total *labelhub.ImportCounts) (chan<- labelhub.ImportBatch, <-chan error) {
+	ch := make(chan labelhub.ImportBatch, 2)
+	writeErr := make(chan error, 1)
+	go func() {
+		var werr error
+		for b := range ch {
+			if werr != nil {
+				continue
+			}
+			d, err := r.cfg.Store.CommitImportBatch(ctx, b)
+			if err != nil {
+				werr = err
+				cancel(err)
+				continue
+			}
+			total.Add(d)
+		}
+		writeErr <- werr
+	}()
+	return ch, writeErr
 }
 
 func mergeIDs(a, b []string) []string {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // Handler serves runs, like http.Handler serves requests. The result is
@@ -41,12 +43,24 @@ type FileExplorerParams struct {
 }
 
 // FileExplorerResult answers a listing ({folders, files, scrollToken}) or,
-// when importing, carries a summary.
+// when importing, carries a summary. Items, when given, describes Files
+// one to one for the hub's folder browser (size, type, whether each is an
+// asset); plugins that leave it out show plain names.
 type FileExplorerResult struct {
 	Folders     []string        `json:"folders"`
 	Files       []string        `json:"files"`
 	ScrollToken *string         `json:"scrollToken"`
+	Items       []FileItem      `json:"items,omitempty"`
 	Summary     json.RawMessage `json:"summary,omitempty"`
+}
+
+// FileItem describes one file of a listing.
+type FileItem struct {
+	Key          string    `json:"key"`                   // the object key, as in Files
+	Size         int64     `json:"size"`                  // bytes
+	LastModified time.Time `json:"lastModified,omitzero"` //
+	ContentType  string    `json:"contentType,omitempty"` // when the store knows it
+	AssetType    string    `json:"assetType,omitempty"`   // image, video, …; "" when the file is not a valid asset
 }
 
 // FileExplorerFunc is a Handler for file-explorer plugins.
@@ -78,10 +92,19 @@ type ExportRequest struct {
 	ExportParams
 }
 
-// ExportParams are the export fields of a run's params.
+// ExportParams are the export fields of a run's params: the filters and
+// options of the export (formats.md §3) and its size. The batches are the
+// run's Batches.
 type ExportParams struct {
-	Stage    string `json:"stage"`
-	NumTasks int64  `json:"numTasks"`
+	Stage    string `json:"stage"`    // a stage id or name; "" for every stage
+	NumTasks int64  `json:"numTasks"` // tasks the export holds when the run was created, set by the hub
+	// UpdatedAfter and UpdatedBefore bound the tasks' updatedAt (RFC 3339).
+	UpdatedAfter  string `json:"updatedAfter,omitempty"`
+	UpdatedBefore string `json:"updatedBefore,omitempty"`
+	// IncludeHistory adds task.stageHistory (the hub's default: true).
+	IncludeHistory *bool `json:"includeHistory,omitempty"`
+	// IncludeMetadata adds createdAt/updatedAt/createdBy/updatedBy to every item.
+	IncludeMetadata bool `json:"includeMetadata,omitempty"`
 }
 
 // ExportResult names the file an export plugin made. With Reader set the
@@ -98,7 +121,14 @@ type ExportResult struct {
 	Reader io.Reader `json:"-"`
 }
 
-// ExportFunc is a Handler for export plugins.
+// ErrNoExportFile fails an export run whose ExportFunc returned no
+// Reader and uploaded no file with UploadResult before: an export run
+// always ends with a file to download.
+var ErrNoExportFile = errors.New("the export plugin returned no file: set ExportResult.Reader (or call UploadResult) before returning")
+
+// ExportFunc is a Handler for export plugins. A result without Reader is
+// an error (ErrNoExportFile) unless the function uploaded its file with
+// UploadResult itself.
 type ExportFunc func(ctx context.Context, r *ExportRequest) (ExportResult, error)
 
 // ServeRun implements Handler.
@@ -111,8 +141,14 @@ func (f ExportFunc) ServeRun(ctx context.Context, r *Request) (any, error) {
 	if c, ok := res.Reader.(io.Closer); ok {
 		defer c.Close()
 	}
-	if err != nil || res.Reader == nil {
+	if err != nil {
 		return res, err
+	}
+	if res.Reader == nil {
+		if !r.uploaded.Load() {
+			return nil, ErrNoExportFile
+		}
+		return res, nil
 	}
 	if res.FileName == "" {
 		return nil, fmt.Errorf("plugin: the ExportResult has a Reader but no FileName to upload it as")

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labelhub/labelhub/pluginproto"
@@ -38,6 +39,8 @@ type Request struct {
 
 	s   *sess
 	ctx context.Context
+	// uploaded is set once a result file was uploaded.
+	uploaded atomic.Bool
 }
 
 func newRequest(s *sess, ctx context.Context, m *pluginproto.Message) *Request {

@@ -76,6 +76,7 @@ func (r *Request) upload(ctx context.Context, name string, body io.Reader) (Arti
 	for attempt := 1; ; attempt++ {
 		art, retry, err := r.uploadOnce(ctx, target, body, size)
 		if err == nil {
+			r.uploaded.Store(true)
 			return art, nil
 		}
 		lastErr = err
@@ -117,25 +118,8 @@ func (r *Request) uploadOnce(ctx context.Context, target string, body io.Reader,
 	}
 	defer res.Body.Close()
 	if res.StatusCode/100 != 2 {
-		var shape struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-				Details []struct {
-					Path    string `json:"path"`
-					Message string `json:"message"`
-				} `json:"details"`
-			} `json:"error"`
-		}
-		b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
-		ue := &UploadError{Status: res.StatusCode, Code: "unknown", Message: strings.TrimSpace(string(b))}
-		if json.Unmarshal(b, &shape) == nil && shape.Error.Code != "" {
-			ue.Code, ue.Message = shape.Error.Code, shape.Error.Message
-			for _, d := range shape.Error.Details {
-				ue.Message += "; " + d.Path + ": " + d.Message
-			}
-		}
-		return Artifact{}, res.StatusCode >= 500, ue
+		code, msg := readAPIError(res)
+		return Artifact{}, res.StatusCode >= 500, &UploadError{Status: res.StatusCode, Code: code, Message: msg}
 	}
 	var art Artifact
 	if err := json.NewDecoder(res.Body).Decode(&art); err != nil {

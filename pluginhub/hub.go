@@ -81,6 +81,8 @@ type Hub struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// endWG tracks the calls of the store's RunEnded (runended.go).
+	endWG sync.WaitGroup
 }
 
 // finalRun is a run as stored when it ended on this replica, kept briefly
@@ -173,6 +175,7 @@ func (h *Hub) Close() {
 	}
 	h.wmu.Unlock()
 	h.wwg.Wait()
+	h.endWG.Wait()
 }
 
 // Config returns the configuration in effect, defaults filled in.
@@ -284,6 +287,14 @@ func (h *Hub) CreateRun(ctx context.Context, a labelhub.Actor, pluginID string, 
 	// lookup and the insert go in one batch; only connections of that very
 	// plugin id have slots, and a lookup that fails frees it.
 	c := h.freeConn(pluginID)
+	if err := h.exportParams(ctx, a, pluginID, c, &r); err != nil {
+		if c != nil {
+			h.mu.Lock()
+			c.reserved--
+			h.mu.Unlock()
+		}
+		return labelhub.Run{}, err
+	}
 	if c != nil {
 		r.State, r.InstanceID, r.Attempts, r.StartedAt = labelhub.RunRunning, c.id, 1, &t
 		r.Deadline = t.Add(h.cfg.RunTimeout).Truncate(time.Microsecond)
@@ -678,6 +689,7 @@ func (h *Hub) expire() {
 			_ = ar.conn.send(&pluginproto.Message{Type: pluginproto.TypeCancel, ID: r.ID, Reason: "the run timed out"})
 		}
 		h.notify(r.ID)
+		h.runEnded(r, "")
 	}
 }
 
@@ -754,6 +766,9 @@ func (h *Hub) finish(c *conn, runID string, state labelhub.RunState, result json
 				h.settle(runID, &final)
 			} else {
 				h.notify(runID)
+			}
+			if err == nil && changed {
+				h.runEnded(final, c.plugin.Type)
 			}
 		}})
 }

@@ -16,7 +16,8 @@ import (
 )
 
 const importColumns = `id, org_id, project_id, kind, state, options, received, valid, imported, updated, skipped, invalid,
-	error_count, next_index, bytes, uploaded, phase, error, spool, runner, created_by, created_at, updated_at, heartbeat_at, finished_at`
+	error_count, next_index, bytes, uploaded, phase, error, spool, runner, created_by, created_at, updated_at, heartbeat_at, finished_at,
+	listed, skipped_not_asset, resume_key`
 
 func scanImport(row interface{ Scan(...any) error }) (labelhub.Import, error) {
 	var im labelhub.Import
@@ -26,7 +27,7 @@ func scanImport(row interface{ Scan(...any) error }) (labelhub.Import, error) {
 	c := &im.Counts
 	err := row.Scan(&im.ID, &im.OrgID, &im.ProjectID, &im.Kind, &im.State, &opts, &c.Received, &c.Valid, &c.Imported, &c.Updated,
 		&c.Skipped, &c.Invalid, &im.ErrorsStored, &im.NextIndex, &im.Bytes, &im.Uploaded, &im.Phase, &im.Error, &im.Spool, &im.Runner,
-		&im.CreatedBy, &created, &updated, &hb, &finished)
+		&im.CreatedBy, &created, &updated, &hb, &finished, &c.Listed, &c.SkippedNotAsset, &im.ResumeKey)
 	if err != nil {
 		return im, err
 	}
@@ -141,7 +142,7 @@ func (s *Store) SetImportPhase(ctx context.Context, id, runner, phase string, re
 		q := `UPDATE imports SET phase = $1, updated_at = $2 WHERE id = $3 AND runner = $4`
 		if reset {
 			q = `UPDATE imports SET phase = $1, updated_at = $2, received = 0, valid = 0, imported = 0, updated = 0, skipped = 0,
-				invalid = 0, error_count = 0, next_index = 0 WHERE id = $3 AND runner = $4`
+				invalid = 0, error_count = 0, next_index = 0, listed = 0, skipped_not_asset = 0, resume_key = '' WHERE id = $3 AND runner = $4`
 		}
 		if err := s.owned(tx.ExecContext(ctx, q, phase, micros(now()), id, runner)); err != nil {
 			return err
@@ -287,8 +288,9 @@ func (s *Store) commitBatch(ctx context.Context, tx *sql.Tx, cp copier, b labelh
 	t := micros(b.Now)
 	_, err := tx.ExecContext(ctx, `UPDATE imports SET received = received + $1, valid = valid + $2, imported = imported + $3,
 		updated = updated + $4, skipped = skipped + $5, invalid = invalid + $6, error_count = $7, next_index = $8,
-		updated_at = $9, heartbeat_at = $9 WHERE id = $10`,
-		delta.Received, delta.Valid, delta.Imported, delta.Updated, delta.Skipped, delta.Invalid, errCount, b.NextIndex, t, b.ImportID)
+		updated_at = $9, heartbeat_at = $9, listed = listed + $11, skipped_not_asset = skipped_not_asset + $12, resume_key = $13 WHERE id = $10`,
+		delta.Received, delta.Valid, delta.Imported, delta.Updated, delta.Skipped, delta.Invalid, errCount, b.NextIndex, t, b.ImportID,
+		delta.Listed, delta.SkippedNotAsset, b.ResumeKey)
 	return delta, err
 }
 

@@ -26,12 +26,22 @@ func NewRunToken() string { return newSecret(RunTokenPrefix, 25) }
 
 const pluginColumns = `id, org_id, name, type, description, default_config, created_by, created_at, updated_at`
 
+// pluginRead is what scanPlugin reads: pluginColumns and builtin.
+const pluginRead = `SELECT ` + pluginColumns + `, builtin FROM plugins `
+
+// pluginOfOrg finds plugin $2 among those organisation $1 sees: its own
+// and the first-party ones (firstparty.go).
+const pluginOfOrg = pluginRead + `WHERE (org_id = $1 OR builtin <> '') AND id = $2`
+
 func scanPlugin(row interface{ Scan(...any) error }) (labelhub.Plugin, error) {
 	var p labelhub.Plugin
 	var typ string
 	var created, updated int64
-	err := row.Scan(&p.ID, &p.OrgID, &p.Name, &typ, &p.Description, &p.DefaultConfig, &p.CreatedBy, &created, &updated)
+	err := row.Scan(&p.ID, &p.OrgID, &p.Name, &typ, &p.Description, &p.DefaultConfig, &p.CreatedBy, &created, &updated, &p.Builtin)
 	p.Type, p.CreatedAt, p.UpdatedAt = labelhub.PluginType(typ), fromMicros(created), fromMicros(updated)
+	if p.Builtin != "" {
+		p.OrgID = "" // the server's, not an organisation's
+	}
 	return p, err
 }
 
@@ -59,13 +69,13 @@ func (s *Store) CreatePlugin(ctx context.Context, orgID, userID string, in label
 
 // GetPlugin implements labelhub.PluginStore.
 func (s *Store) GetPlugin(ctx context.Context, orgID, id string) (labelhub.Plugin, error) {
-	p, err := scanPlugin(s.db.QueryRowContext(ctx, `SELECT `+pluginColumns+` FROM plugins WHERE org_id = $1 AND id = $2`, orgID, id))
+	p, err := scanPlugin(s.db.QueryRowContext(ctx, pluginOfOrg, orgID, id))
 	return p, notFound(err, "plugin")
 }
 
 // ListPlugins implements labelhub.PluginStore.
 func (s *Store) ListPlugins(ctx context.Context, orgID string, p labelhub.PageRequest) (labelhub.Page[labelhub.Plugin], error) {
-	return page(ctx, s.db, p, `SELECT `+pluginColumns+` FROM plugins WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3`, []any{orgID},
+	return page(ctx, s.db, p, pluginRead+`WHERE (org_id = $1 OR builtin <> '') AND id > $2 ORDER BY id LIMIT $3`, []any{orgID},
 		func(r *sql.Rows) (labelhub.Plugin, string, error) {
 			p, err := scanPlugin(r)
 			return p, p.ID, err
@@ -80,9 +90,12 @@ func (s *Store) UpdatePlugin(ctx context.Context, orgID, id string, in labelhub.
 	var p labelhub.Plugin
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		p, err = scanPlugin(tx.QueryRowContext(ctx, `SELECT `+pluginColumns+` FROM plugins WHERE org_id = $1 AND id = $2`, orgID, id))
+		p, err = scanPlugin(tx.QueryRowContext(ctx, pluginOfOrg, orgID, id))
 		if err != nil {
 			return notFound(err, "plugin")
+		}
+		if err := p.BuiltinRefusal("changed"); err != nil {
+			return err
 		}
 		if in.Name != nil {
 			p.Name = *in.Name
@@ -104,13 +117,19 @@ func (s *Store) UpdatePlugin(ctx context.Context, orgID, id string, in labelhub.
 // DeletePlugin implements labelhub.PluginStore. Its runs, presets and
 // instances go with it.
 func (s *Store) DeletePlugin(ctx context.Context, orgID, id string) error {
-	return s.deleteOne(ctx, `DELETE FROM plugins WHERE org_id = $1 AND id = $2`, orgID, id, "plugin")
+	if err := s.refuseBuiltin(ctx, orgID, id, "deleted"); err != nil {
+		return err
+	}
+	return s.deleteOne(ctx, `DELETE FROM plugins WHERE org_id = $1 AND id = $2 AND builtin = ''`, orgID, id, "plugin")
 }
 
 // RotatePluginSecret implements labelhub.PluginStore.
 func (s *Store) RotatePluginSecret(ctx context.Context, orgID, id string) (string, error) {
+	if err := s.refuseBuiltin(ctx, orgID, id, "given a new secret"); err != nil {
+		return "", err
+	}
 	secret := newSecret(pluginSecretPrefix, 25)
-	res, err := s.db.ExecContext(ctx, `UPDATE plugins SET secret_hash = $1, updated_at = $2 WHERE org_id = $3 AND id = $4`,
+	res, err := s.db.ExecContext(ctx, `UPDATE plugins SET secret_hash = $1, updated_at = $2 WHERE org_id = $3 AND id = $4 AND builtin = ''`,
 		hashSecret(secret), micros(now()), orgID, id)
 	if err != nil {
 		return "", err
@@ -128,7 +147,7 @@ func (s *Store) AuthenticatePlugin(ctx context.Context, id, secret string) (labe
 	if !labelhub.ValidID(id) || !strings.HasPrefix(secret, pluginSecretPrefix) || len(secret) > 100 {
 		return labelhub.Plugin{}, errBadPluginSecret
 	}
-	p, err := scanPlugin(s.db.QueryRowContext(ctx, `SELECT `+pluginColumns+` FROM plugins WHERE id = $1 AND secret_hash = $2`, id, hashSecret(secret)))
+	p, err := scanPlugin(s.db.QueryRowContext(ctx, pluginRead+`WHERE id = $1 AND secret_hash = $2`, id, hashSecret(secret)))
 	if err == sql.ErrNoRows {
 		return labelhub.Plugin{}, errBadPluginSecret
 	}
@@ -333,14 +352,14 @@ func createPluginRun(ctx context.Context, q querier, r labelhub.Run, config *str
 	var got string
 	err := q.QueryRowContext(ctx, `INSERT INTO plugin_runs (id, org_id, plugin_id, project_id, state, config_json, params, run_by, token_hash,
 		created_at, updated_at, deadline, instance_id, attempts, started_at)
-		SELECT $1, p.org_id, p.id, pr.id, $2, COALESCE($3, p.default_config), $4, $5, $6, $7, $7, $8, $9, $10, $11
-		FROM plugins p, projects pr WHERE p.org_id = $12 AND p.id = $13 AND pr.org_id = $12 AND pr.id = $14
+		SELECT $1, pr.org_id, p.id, pr.id, $2, COALESCE($3, p.default_config), $4, $5, $6, $7, $7, $8, $9, $10, $11
+		FROM plugins p, projects pr WHERE (p.org_id = $12 OR p.builtin <> '') AND p.id = $13 AND pr.org_id = $12 AND pr.id = $14
 		RETURNING config_json`,
 		r.ID, string(state), cfg, params, r.RunBy, hashSecret(token), micros(r.CreatedAt), micros(r.Deadline), instance, attempts, started,
 		r.OrgID, r.PluginID, r.ProjectID).Scan(&got)
 	if err == sql.ErrNoRows {
 		var one int
-		if err := q.QueryRowContext(ctx, `SELECT 1 FROM plugins WHERE org_id = $1 AND id = $2`, r.OrgID, r.PluginID).Scan(&one); err != nil {
+		if err := q.QueryRowContext(ctx, `SELECT 1 FROM plugins WHERE (org_id = $1 OR builtin <> '') AND id = $2`, r.OrgID, r.PluginID).Scan(&one); err != nil {
 			return "", notFound(err, "plugin")
 		}
 		return "", labelhub.NotFound("project")
@@ -659,6 +678,14 @@ func (s *Store) AuthenticateRunToken(ctx context.Context, token string) (labelhu
 		return labelhub.Actor{}, errBadRunToken
 	}
 	a.Scope = &labelhub.RunScope{RunID: r.ID, ProjectID: r.ProjectID, PluginType: labelhub.PluginType(typ)}
+	if a.Scope.PluginType == labelhub.PluginFileExplorer {
+		var p struct {
+			IntegrationID string `json:"integrationId"`
+		}
+		if json.Unmarshal(r.Params, &p) == nil {
+			a.Scope.IntegrationID = p.IntegrationID
+		}
+	}
 	return a, nil
 }
 
@@ -773,7 +800,7 @@ type batchStore struct {
 }
 
 func (b *batchStore) GetPlugin(ctx context.Context, orgID, id string) (labelhub.Plugin, error) {
-	p, err := scanPlugin(b.q.QueryRowContext(ctx, `SELECT `+pluginColumns+` FROM plugins WHERE org_id = $1 AND id = $2`, orgID, id))
+	p, err := scanPlugin(b.q.QueryRowContext(ctx, pluginOfOrg, orgID, id))
 	return p, notFound(err, "plugin")
 }
 

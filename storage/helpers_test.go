@@ -4,10 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -69,26 +65,7 @@ func (e *env) service(t testing.TB, allowPrivate bool, timeout time.Duration) *s
 }
 
 // serviceAccountJSON makes a service-account key file with a fresh RSA key.
-func serviceAccountJSON(t testing.TB) string {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(map[string]string{
-		"type":           "service_account",
-		"project_id":     "test",
-		"private_key_id": "k1",
-		"private_key":    string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-		"client_email":   "hub@test.iam.gserviceaccount.com",
-		"token_uri":      "https://oauth2.googleapis.com/token",
-	})
-	return string(b)
-}
+func serviceAccountJSON(t testing.TB) string { return testservers.ServiceAccountJSON(t) }
 
 // closedPort returns an address on loopback where nothing listens.
 func closedPort(t testing.TB) string {

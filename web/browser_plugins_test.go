@@ -76,48 +76,11 @@ func TestBrowserPluginRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pctx, stopPlugin := context.WithCancel(ctx)
-	pluginDone := make(chan struct{})
-	go func() {
-		defer close(pluginDone)
-		_ = plugin.Run(pctx, plugin.Config{Host: srv.URL, ID: p.ID, Secret: secret, Concurrency: 1, Logger: log,
-			MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}, tickingPlugin)
-	}()
-	defer func() { stopPlugin(); <-pluginDone }()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if in, err := store.ListInstances(ctx, p.ID); err == nil && len(in) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the plugin did not connect")
-		}
-	}
+	servePlugin(t, store, srv.URL, p, secret, tickingPlugin)
 
 	b := newBrowser(t, chromium, 120*time.Second, 1000)
 	defer b.close()
 	b.pollFor = 45 * time.Second
-	eval := func(what, expr string) string {
-		t.Helper()
-		s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return s
-	}
-	// settle waits for expr across a navigation: reads that race the
-	// page change fail and are tried again.
-	settle := func(what, expr string) {
-		t.Helper()
-		var last error
-		for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](expr))
-			if err == nil && ok {
-				return
-			}
-			last = err
-		}
-		t.Fatalf("%s (%s): %v", what, expr, last)
-	}
 	runs := func() []labelhub.Run {
 		t.Helper()
 		page, err := store.ListRuns(ctx, org.ID, proj.ID, labelhub.PageRequest{})
@@ -130,7 +93,7 @@ func TestBrowserPluginRun(t *testing.T) {
 	b.signIn(srv.URL + "/projects")
 	b.do("open the Plugins page", chromedp.Click(chromedp.ID("nav-plugins")), chromedp.WaitVisible(chromedp.ID("plugins-table")))
 	row := `#plugin-rows tr[data-plugin="` + p.ID + `"]`
-	if got := eval("online dot", `document.querySelector('`+row+` .dot').getAttribute("data-online")`); got != "true" {
+	if got := b.eval("online dot", `document.querySelector('`+row+` .dot').getAttribute("data-online")`); got != "true" {
 		t.Fatalf("the plugin shows online=%s", got)
 	}
 	if got := b.text(row); !strings.Contains(got, "Ticker") || !strings.Contains(got, "SDK") || !strings.Contains(got, "Counts while it works.") {
@@ -149,12 +112,12 @@ func TestBrowserPluginRun(t *testing.T) {
 	if got, _ := chromedp.Run(b.ctx, chromedp.Value(chromedp.ID("config-json"))); !strings.Contains(got, `"quick"`) {
 		t.Fatalf("the editor starts with %q, not the default config", got)
 	}
-	if hidden := eval("load button", `String(document.getElementById("preset-load").hidden)`); hidden != "true" {
+	if hidden := b.eval("load button", `String(document.getElementById("preset-load").hidden)`); hidden != "true" {
 		t.Fatal("with scripts the preset Load button should be hidden")
 	}
 
 	// Pick the preset: the editor takes its config.
-	eval("pick the preset", `(function () { var s = document.getElementById("preset-select"); s.value = "`+preset.ID+`";
+	b.eval("pick the preset", `(function () { var s = document.getElementById("preset-select"); s.value = "`+preset.ID+`";
 		s.dispatchEvent(new Event("change")); return s.value; })()`)
 	got, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.ID("config-json")))
 	if err != nil || !strings.Contains(got, `"block"`) || !strings.Contains(got, `"car"`) {
@@ -172,7 +135,7 @@ func TestBrowserPluginRun(t *testing.T) {
 	// A listener on the document runs after the form's own: it records
 	// whether the submit was stopped (a sent form would leave the page, and
 	// the poll below would not find the record).
-	eval("watch submits", `(function () { document.addEventListener("submit", function (ev) {
+	b.eval("watch submits", `(function () { document.addEventListener("submit", function (ev) {
 		window.lastSubmitPrevented = ev.defaultPrevented; }); return ""; })()`)
 	b.do("click Run with invalid JSON", chromedp.Click(chromedp.ID("run-submit")))
 	b.poll("the submit is stopped", `window.lastSubmitPrevented === true`)
@@ -188,23 +151,23 @@ func TestBrowserPluginRun(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("config-json"), " "))
 	b.poll("the JSON error goes", `document.getElementById("config-error").hidden`)
 	b.do("run", chromedp.Click(chromedp.ID("run-submit")))
-	settle("the session page opens", `location.pathname.indexOf("/runs/") === 0 && document.readyState === "complete" && document.getElementById("run-console") !== null`)
+	b.settle("the session page opens", `location.pathname.indexOf("/runs/") === 0 && document.readyState === "complete" && document.getElementById("run-console") !== null`)
 	all := runs()
 	if len(all) != 1 || all[0].ConfigJSON != `{"mode": "block", "classes": ["car", "bike"]}` {
 		t.Fatalf("runs %+v", all)
 	}
 	run := all[0]
-	if loc := eval("location", `location.href`); loc != srv.URL+"/runs/"+run.ID {
+	if loc := b.eval("location", `location.href`); loc != srv.URL+"/runs/"+run.ID {
 		t.Fatalf("after Run at %s", loc)
 	}
 
 	// The console follows the log; the progress bar moves.
 	// Lines after those the page was rendered with come over the stream.
-	rendered := eval("rendered lines", `document.getElementById("run-live").getAttribute("data-after")`)
+	rendered := b.eval("rendered lines", `document.getElementById("run-live").getAttribute("data-after")`)
 	b.poll("log lines arrive live", `document.querySelector('#run-console li[data-seq="' + (`+rendered+` + 2) + '"]') !== null`)
 	b.poll("the run shows running", `document.getElementById("run-state").getAttribute("data-state") === "running"`)
 	b.poll("the progress bar is set", `document.getElementById("run-progress").value >= 1`)
-	first, err := strconv.ParseFloat(eval("progress", `String(document.getElementById("run-progress").value)`), 64)
+	first, err := strconv.ParseFloat(b.eval("progress", `String(document.getElementById("run-progress").value)`), 64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +177,7 @@ func TestBrowserPluginRun(t *testing.T) {
 		t.Fatalf("console %q", lines)
 	}
 	// Lines are in order and none twice.
-	seqs := eval("seqs", `Array.prototype.map.call(document.querySelectorAll("#run-console li"), function (li) { return li.getAttribute("data-seq"); }).join(",")`)
+	seqs := b.eval("seqs", `Array.prototype.map.call(document.querySelectorAll("#run-console li"), function (li) { return li.getAttribute("data-seq"); }).join(",")`)
 	prev := int64(0)
 	for _, s := range strings.Split(seqs, ",") {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -230,9 +193,9 @@ func TestBrowserPluginRun(t *testing.T) {
 	}
 
 	// Cancel: the page comes back and shows the run cancelled.
-	eval("mark the page", `(function () { window.beforeCancel = true; return ""; })()`)
+	b.eval("mark the page", `(function () { window.beforeCancel = true; return ""; })()`)
 	b.do("cancel", chromedp.Click(chromedp.ID("run-cancel")))
-	settle("the page comes back", `!window.beforeCancel && document.readyState === "complete" && document.getElementById("run-state") !== null`)
+	b.settle("the page comes back", `!window.beforeCancel && document.readyState === "complete" && document.getElementById("run-state") !== null`)
 	b.poll("the run is cancelled", `document.getElementById("run-state").getAttribute("data-state") === "cancelled"`)
 	b.poll("the cancel button goes", `!document.getElementById("run-cancel") || document.getElementById("cancel-form").hidden`)
 	if got := b.text("#run-state"); got != "cancelled" {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/httpapi"
+	"github.com/labelhub/labelhub/plugin"
 	"github.com/labelhub/labelhub/seal"
 	"github.com/labelhub/labelhub/sqlstore"
 	"github.com/labelhub/labelhub/storage"
@@ -328,6 +329,31 @@ func (b *browser) poll(what, expr string) {
 	}
 }
 
+// eval is the string the JavaScript expr evaluates to.
+func (b *browser) eval(what, expr string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+	return s
+}
+
+// settle waits up to pollFor for the JavaScript expr to be true across a
+// navigation: reads that race the page change fail and are tried again.
+func (b *browser) settle(what, expr string) {
+	b.t.Helper()
+	var last error
+	for deadline := time.Now().Add(b.pollFor); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](expr))
+		if err == nil && ok {
+			return
+		}
+		last = err
+	}
+	b.t.Fatalf("%s (%s): %v", what, expr, last)
+}
+
 // signIn opens target, which shows the login form, and signs in as the
 // admin.
 func (b *browser) signIn(target string) {
@@ -346,4 +372,35 @@ func (b *browser) submitLogin() {
 		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.ID("create-project")),
 	)
+}
+
+// servePlugin serves the registered plugin p with handler against the hub
+// at host until the test ends, and waits until its process is connected.
+func servePlugin(t *testing.T, store *sqlstore.Store, host string, p labelhub.Plugin, secret string, handler plugin.Handler) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = plugin.Run(ctx, plugin.Config{Host: host, ID: p.ID, Secret: secret, Concurrency: 1,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}, handler)
+	}()
+	t.Cleanup(func() { stop(); <-done })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if in, err := store.ListInstances(ctx, p.ID); err == nil && len(in) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the plugin %s did not connect", p.Name)
+		}
+	}
+}
+
+// navigate runs an action that leaves the page and waits up to pollFor
+// for the next one to hold the element id.
+func (b *browser) navigate(what string, action chromedp.Action[chromedp.Void], id string) {
+	b.t.Helper()
+	b.eval("mark the page", `(function () { window.oldPage = true; return ""; })()`)
+	b.do(what, action)
+	b.settle(what, `!window.oldPage && document.readyState === "complete" && document.getElementById(`+jsString(id)+`) !== null`)
 }

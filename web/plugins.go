@@ -279,6 +279,10 @@ type runForm struct {
 	PresetName string
 	Replace    bool
 	Err        *formErr
+	// Filters and FiltersErr: the export filters of an Export plugin's
+	// run (exportrun.go) and the hub's errors about them.
+	Filters    exportFilters
+	FiltersErr *formErr
 }
 
 type runDialogView struct {
@@ -291,6 +295,7 @@ type runDialogView struct {
 	QueueTimeout  string
 	Form          runForm
 	DefaultConfig string
+	Export        *exportChoices // set for Export plugins
 }
 
 // maxPresetsShown bounds the preset select.
@@ -305,7 +310,7 @@ func (s *server) runDialog(w http.ResponseWriter, r *http.Request, c *reqCtx) er
 	if err != nil {
 		return err
 	}
-	form := runForm{Config: prettyConfig(p.DefaultConfig)}
+	form := runForm{Config: prettyConfig(p.DefaultConfig), Filters: defaultExportFilters()}
 	if id := r.URL.Query().Get("preset"); id != "" {
 		ps, err := s.presetStore()
 		if err != nil {
@@ -349,10 +354,17 @@ func (s *server) showRunDialog(w http.ResponseWriter, r *http.Request, c *reqCtx
 	for i := range presets {
 		presets[i].ConfigJSON = prettyConfig(presets[i].ConfigJSON)
 	}
+	var export *exportChoices
+	if p.Type == labelhub.PluginExport {
+		if export, err = s.exportChoicesOf(r.Context(), c, proj); err != nil {
+			return err
+		}
+	}
 	s.render(w, r, status, "run_dialog", c, "Run "+p.Name, "projects", runDialogView{
 		Project: proj, Tab: "plugins", Plugin: rows[0], Presets: presets,
 		CanRun: c.can(labelhub.PermRunPlugins), CanManage: c.can(labelhub.PermManagePlugins),
 		QueueTimeout: humanDuration(s.cfg.Plugins.Config().QueueTimeout), Form: form, DefaultConfig: prettyConfig(p.DefaultConfig),
+		Export: export,
 	})
 	return nil
 }
@@ -392,7 +404,10 @@ func (s *server) runScope(r *http.Request, c *reqCtx) (labelhub.Project, labelhu
 	}
 	pf := r.PostForm
 	form := runForm{Config: strings.TrimSpace(pf.Get("configJSON")), PresetID: pf.Get("preset"),
-		PresetName: strings.TrimSpace(pf.Get("presetName")), Replace: pf.Get("replace") != ""}
+		PresetName: strings.TrimSpace(pf.Get("presetName")), Replace: pf.Get("replace") != "", Filters: readExportFilters(pf)}
+	if pf.Get("filters") == "" { // a form without the filters: the defaults
+		form.Filters = defaultExportFilters()
+	}
 	return proj, p, form, nil
 }
 
@@ -404,10 +419,18 @@ func (s *server) startRun(w http.ResponseWriter, r *http.Request, c *reqCtx) err
 	if !c.can(labelhub.PermRunPlugins) {
 		return forbidden(c, "run plugins")
 	}
-	if err = configProblem(form.Config); err == nil {
+	in := labelhub.RunInput{ProjectID: proj.ID}
+	if p.Type == labelhub.PluginExport {
+		in.Params, err = form.Filters.params()
+	}
+	if err == nil {
+		err = configProblem(form.Config)
+	}
+	if err == nil {
 		var run labelhub.Run
 		cfg := form.Config
-		if run, err = s.cfg.Plugins.CreateRun(r.Context(), c.actor, p.ID, labelhub.RunInput{ProjectID: proj.ID, ConfigJSON: &cfg}); err == nil {
+		in.ConfigJSON = &cfg
+		if run, err = s.cfg.Plugins.CreateRun(r.Context(), c.actor, p.ID, in); err == nil {
 			http.Redirect(w, r, "/runs/"+run.ID, http.StatusSeeOther)
 			return nil
 		}
@@ -416,7 +439,11 @@ func (s *server) startRun(w http.ResponseWriter, r *http.Request, c *reqCtx) err
 	if !ok {
 		return err
 	}
-	form.Err = fe
+	if paramsErr(fe) {
+		form.FiltersErr = fe
+	} else {
+		form.Err = fe
+	}
 	return s.showRunDialog(w, r, c, http.StatusUnprocessableEntity, proj, p, form)
 }
 

@@ -70,7 +70,11 @@ type view struct {
 	CanManageProjects, CanManageUsers, CanManageStorage bool
 	// HasStorage is true when the hub manages storage integrations.
 	HasStorage bool
-	Data       any
+	// Notifications is true when the hub keeps notifications; Unread is
+	// the count of the user's unread ones (the header's badge).
+	Notifications bool
+	Unread        int64
+	Data          any
 }
 
 // render executes page name into a buffer and writes it with status.
@@ -86,6 +90,7 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 		v.CanManageUsers = c.can(labelhub.PermManageUsers)
 		v.CanManageStorage = c.can(labelhub.PermManageStorage)
 		v.HasStorage = s.cfg.Storage != nil
+		v.Unread, v.Notifications = s.unreadCount(r, c)
 	}
 	var buf bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&buf, frame, v); err != nil {

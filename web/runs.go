@@ -154,6 +154,7 @@ type runView struct {
 	Result    string
 	Artifact  *labelhub.RunArtifact // the run's result file, if any
 	CanCancel bool
+	Explorer  *explorerSummary // set for File Explorer imports
 }
 
 // loadRun reads the run named in the path; another organisation's run,
@@ -195,6 +196,7 @@ func (s *server) runPage(w http.ResponseWriter, r *http.Request, c *reqCtx) erro
 	if len(run.Result) > 0 && string(run.Result) != "null" {
 		v.Result = prettyConfig(string(run.Result))
 	}
+	v.Explorer = s.fileExplorerSummary(r.Context(), c, run)
 	if as, ok := st.(labelhub.RunArtifactStore); ok {
 		if art, err := as.GetRunArtifact(r.Context(), c.actor.Org.ID, run.ID); err == nil {
 			v.Artifact = &art

@@ -404,7 +404,7 @@ func TestStorageValidateAndBrowseOnMinIO(t *testing.T) {
 	// A nested folder: breadcrumbs lead back up.
 	r = c.get("/storages/" + id + "/browse?prefix=photos/2024")
 	wantStatus(t, r, http.StatusOK)
-	wantContains(t, r.body, `href="/storages/`+id+`/browse?prefix="`, `href="/storages/`+id+`/browse?prefix=photos%2f">photos</a>`,
+	wantContains(t, r.body, `href="/storages/`+id+`/browse?prefix="`, `href="/storages/`+id+`/browse?prefix=photos%2F">photos</a>`,
 		`aria-current="location">2024<`, `browse?prefix=photos%2f2024%2fsummer%2f"`, "notes.txt", "✓ text")
 
 	// "Load more" walks a long folder with the cursor.

@@ -249,9 +249,30 @@ func pageOrigin(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-// crumb is one step of the folder path of the browse page.
+// crumb is one step of a folder path (the browse page, the File Explorer
+// dialog): its name, the folder's prefix, and the link that opens it;
+// Current marks the folder shown.
 type crumb struct {
-	Name, Prefix string
+	Name, Prefix, URL string
+	Current           bool
+}
+
+// folderCrumbs are the steps from the bucket's root to the folder prefix
+// ("" or ending in "/"); link makes the URL of a folder.
+func folderCrumbs(bucket, prefix string, link func(prefix string) string) []crumb {
+	cs := []crumb{{Name: bucket, Prefix: "", URL: link(""), Current: prefix == ""}}
+	acc := ""
+	for _, part := range strings.SplitAfter(strings.TrimSuffix(prefix, "/"), "/") {
+		if part == "" {
+			continue
+		}
+		if !strings.HasSuffix(part, "/") {
+			part += "/"
+		}
+		acc += part
+		cs = append(cs, crumb{Name: strings.TrimSuffix(part, "/"), Prefix: acc, URL: link(acc), Current: acc == prefix})
+	}
+	return cs
 }
 
 type browseView struct {
@@ -273,6 +294,9 @@ type objectRow struct {
 	ModTime    time.Time
 	AssetType  labelhub.AssetType
 	ValidAsset bool
+	// Described is false for a file a File Explorer plugin named without
+	// its size and type.
+	Described bool
 }
 
 func (s *server) browseStorage(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -288,18 +312,9 @@ func (s *server) browseStorage(w http.ResponseWriter, r *http.Request, c *reqCtx
 	cursor := q.Get("cursor")
 	v := browseView{Storage: st, Prefix: prefix, Paged: cursor != "",
 		MoreBase: "/storages/" + st.ID + "/browse?prefix=" + url.QueryEscape(prefix) + "&cursor="}
-	v.Crumbs = []crumb{{Name: st.Bucket, Prefix: ""}}
-	acc := ""
-	for _, part := range strings.SplitAfter(strings.TrimSuffix(prefix, "/"), "/") {
-		if part == "" {
-			continue
-		}
-		if !strings.HasSuffix(part, "/") {
-			part += "/"
-		}
-		acc += part
-		v.Crumbs = append(v.Crumbs, crumb{Name: strings.TrimSuffix(part, "/"), Prefix: acc})
-	}
+	v.Crumbs = folderCrumbs(st.Bucket, prefix, func(p string) string {
+		return "/storages/" + st.ID + "/browse?prefix=" + url.QueryEscape(p)
+	})
 	b, err := s.cfg.Storage.Bucket(r.Context(), c.actor.Org.ID, st.ID)
 	var folder storage.Folder
 	if err == nil {
@@ -321,7 +336,7 @@ func (s *server) browseStorage(w http.ResponseWriter, r *http.Request, c *reqCtx
 	for _, f := range folder.Files {
 		t := labelhub.AssetTypeOf(f.Key, f.ContentType)
 		v.Items = append(v.Items, objectRow{Key: f.Key, Name: strings.TrimPrefix(f.Key, prefix), Size: humanBytes(f.Size),
-			ModTime: f.ModTime, AssetType: t, ValidAsset: t != ""})
+			ModTime: f.ModTime, AssetType: t, ValidAsset: t != "", Described: true})
 	}
 	v.NextCursor = folder.NextPageToken
 	s.render(w, r, http.StatusOK, "storage_browse", c, "Browse "+st.Name, "storages", v)

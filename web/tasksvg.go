@@ -171,21 +171,14 @@ func appendShape(out []svgShape, s svgShape, o *labelhub.Object) []svgShape {
 	return out
 }
 
-// rotatedCorners are the corners of a rotated box: the box with its
-// top-left corner at (x, y), turned by rotation degrees clockwise (on
-// screen, y pointing down) about its centre. They start at the turned
-// top-left corner and go clockwise.
+// rotatedCorners are the corners of a rotated box (RotatedBox.Corners),
+// false when a number is not finite.
 func rotatedCorners(r labelhub.RotatedBox) ([4]labelhub.Point, bool) {
 	var pts [4]labelhub.Point
 	if !finite(r.X, r.Y, r.Width, r.Height, r.Rotation) {
 		return pts, false
 	}
-	cx, cy := r.X+r.Width/2, r.Y+r.Height/2
-	sin, cos := math.Sincos(r.Rotation * math.Pi / 180)
-	hw, hh := r.Width/2, r.Height/2
-	for i, c := range [4][2]float64{{-hw, -hh}, {hw, -hh}, {hw, hh}, {-hw, hh}} {
-		pts[i] = labelhub.Point{cx + c[0]*cos - c[1]*sin, cy + c[0]*sin + c[1]*cos}
-	}
+	pts = r.Corners()
 	for _, p := range pts {
 		if !finite(p[0], p[1]) {
 			return pts, false

@@ -150,8 +150,10 @@ func (s *server) routes() {
 
 	s.routesAssets()
 	s.routesPlugins()
+	s.routesFileExplorer()
 	s.routesTasks()
 	s.routesExport()
+	s.routesNotifications()
 
 	m.HandleFunc("GET /users", s.page(s.usersPage))
 	m.HandleFunc("POST /users", s.page(s.createUser))

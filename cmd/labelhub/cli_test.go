@@ -51,7 +51,7 @@ func newTestHub(t *testing.T) *testHub {
 	storages := storage.NewService(store, storage.Options{Box: box, AllowPrivateEndpoints: true})
 	t.Cleanup(func() { storages.Close() })
 	runner := imports.New(imports.Config{Store: store, SpoolDir: t.TempDir(), Integrations: httpapi.StorageIntegrations(storages),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Buckets: storages.Bucket})
 	t.Cleanup(runner.Close)
 	api := httpapi.New(httpapi.Config{Store: store, Storage: storages, Imports: runner, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -72,13 +72,19 @@ func newTestHub(t *testing.T) *testHub {
 // cli runs the labelhub command line in-process.
 func cli(t *testing.T, stdin string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	return cliContext(context.Background(), t, stdin, args...)
+}
+
+// cliContext is cli with a context, for commands that run until it ends.
+func cliContext(ctx context.Context, t *testing.T, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	root := rootCommand()
 	var out, errb bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errb)
 	root.SetIn(strings.NewReader(stdin))
 	root.SetArgs(args)
-	err = root.Execute()
+	err = root.ExecuteContext(ctx)
 	return out.String(), errb.String(), err
 }
 

@@ -237,7 +237,9 @@ func printImportSummary(w io.Writer, st client.ImportStatus, took time.Duration,
 		fmt.Fprintf(w, "  skipped:   %d\n", cn.Skipped)
 	}
 	fmt.Fprintf(w, "  invalid:   %d\n", cn.Invalid)
-	if st.Kind != labelhub.ImportKindLabels {
+	if st.Options.Folder != nil {
+		printFolderCounts(w, st)
+	} else if st.Kind != labelhub.ImportKindLabels {
 		fmt.Fprintf(w, "  bytes:     %s\n", humanBytes(st.Bytes))
 	}
 	if took > 0 {
@@ -317,6 +319,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 type progress struct {
 	w        io.Writer
 	off, tty bool
+	folder   bool // a folder import: no upload, objects listed
 	total    int64
 	bytes    atomic.Int64
 	began    time.Time
@@ -392,6 +395,9 @@ func (p *progress) line() string {
 	p.mu.Lock()
 	st, upDone := p.st, p.upDone
 	p.mu.Unlock()
+	if p.folder {
+		return folderLine(st, time.Since(p.began), p.tty)
+	}
 	n := p.bytes.Load()
 	var b strings.Builder
 	if p.total > 0 {
@@ -424,8 +430,11 @@ func (p *progress) draw(final bool) {
 		}
 		return
 	}
-	if !final {
+	// Without a terminal a line is printed per tick; a job done before
+	// the first tick still gets one line, its final state.
+	if !final || !p.drawn {
 		fmt.Fprintln(p.w, p.line())
+		p.drawn = true
 	}
 }
 

@@ -61,14 +61,20 @@ func TestImportThroughput(t *testing.T) {
 		if im.State != labelhub.ImportSucceeded || im.Counts.Imported != int64(n) {
 			t.Fatalf("import %+v", im)
 		}
-		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", hub.cmd.Process.Pid))
-		hwm := ""
-		for _, line := range strings.Split(string(st), "\n") {
-			if strings.HasPrefix(line, "VmHWM:") {
-				hwm = strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
-			}
-		}
+		hwm := peakMemory(hub.cmd.Process.Pid)
 		t.Logf("%s: %d assets (%d bytes) in %v: %.0f assets/s; hub peak memory (VmHWM) %s",
 			db, n, im.Bytes, el.Round(time.Millisecond), float64(n)/el.Seconds(), hwm)
 	}
+}
+
+// peakMemory is a process's peak resident memory (VmHWM of
+// /proc/PID/status), e.g. "151234 kB"; "" where there is no /proc.
+func peakMemory(pid int) string {
+	st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(st), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
+		}
+	}
+	return ""
 }

@@ -36,6 +36,7 @@ LABELHUB_PLUGIN_SECRET set; "labelhub plugin list" shows it online, and
 	cmd.AddCommand(pluginCreateCommand(o), pluginListCommand(o), pluginShowCommand(o),
 		pluginRotateSecretCommand(o), pluginDeleteCommand(o), pluginRunCommand(o))
 	cmd.AddCommand(presetCommand(o))
+	cmd.AddCommand(pluginServeCommand(o))
 	return cmd
 }
 

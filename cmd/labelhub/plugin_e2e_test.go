@@ -36,7 +36,9 @@ type processEnv struct {
 	server    string
 	keyFile   string
 	serverOut *lockedBuffer
-	c         *client.Client
+	// stopServer stops the hub with SIGTERM and returns its exit error.
+	stopServer func() error
+	c          *client.Client
 }
 
 // newProcessEnv builds ./cmd/labelhub and the examples into a temporary
@@ -53,7 +55,8 @@ func newProcessEnv(t *testing.T, serveArgs ...string) *processEnv {
 		t.Skip("no go command to build with")
 	}
 	e := &processEnv{t: t, bin: t.TempDir()}
-	build := exec.Command(goTool, "build", "-o", e.bin+string(os.PathSeparator), "./cmd/labelhub", "./examples/minimal-export", "./examples/minimal-file-explorer")
+	build := exec.Command(goTool, "build", "-o", e.bin+string(os.PathSeparator), "./cmd/labelhub", "./examples/minimal-export", "./examples/minimal-file-explorer",
+		"./examples/s3-file-explorer", "./examples/separator-export")
 	build.Dir = filepath.Join("..", "..") // the module root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -61,7 +64,7 @@ func newProcessEnv(t *testing.T, serveArgs ...string) *processEnv {
 	e.data = filepath.Join(t.TempDir(), "data")
 	addr := freeAddr(t)
 	e.server = "http://" + addr
-	e.serverOut, _ = e.start("labelhub", nil, append([]string{"serve", "--addr", addr, "--data", e.data}, serveArgs...)...)
+	e.serverOut, e.stopServer = e.start("labelhub", nil, append([]string{"serve", "--addr", addr, "--data", e.data}, serveArgs...)...)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(e.server + "/readyz")
@@ -120,11 +123,12 @@ func (e *processEnv) start(name string, env []string, args ...string) (*lockedBu
 	return &out, stop
 }
 
-// startPlugin starts an example plugin for p and waits until it is online.
-func (e *processEnv) startPlugin(name string, p client.PluginCreated) (*lockedBuffer, func() error) {
+// startPlugin starts an example plugin for p, with env added to its
+// environment, and waits until it is online.
+func (e *processEnv) startPlugin(name string, p client.PluginCreated, env ...string) (*lockedBuffer, func() error) {
 	t := e.t
 	t.Helper()
-	out, stop := e.start(name, []string{"LABELHUB_SERVER=" + e.server, "LABELHUB_PLUGIN_ID=" + p.ID, "LABELHUB_PLUGIN_SECRET=" + p.Secret})
+	out, stop := e.start(name, append([]string{"LABELHUB_SERVER=" + e.server, "LABELHUB_PLUGIN_ID=" + p.ID, "LABELHUB_PLUGIN_SECRET=" + p.Secret}, env...))
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		st, err := e.c.GetPlugin(context.Background(), p.ID)

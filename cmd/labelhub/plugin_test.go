@@ -165,14 +165,14 @@ func TestPluginCommands(t *testing.T) {
 	run := decodeJSON[labelhub.Run](t, out)
 	var res bytes.Buffer
 	_ = json.Compact(&res, run.Result)
-	if run.State != labelhub.RunSucceeded || res.String() != `{"out":"in-ok","params":{"n":3,"stage":"review"}}` {
+	if run.State != labelhub.RunSucceeded || res.String() != `{"out":"in-ok","params":{"n":3,"numTasks":0,"stage":"review"}}` {
 		t.Fatalf("run --wait: %+v %s", run, run.Result)
 	}
 
 	// run without --wait follows the log and the progress.
 	out, errOut = h.ok(t, "plugin", "run", id, "--project", proj.ID)
 	if !strings.Contains(errOut, "INFO working {\"prefix\":\"def\"}") || !strings.Contains(errOut, "progress 2/2 (100%): all done") ||
-		!strings.Contains(out, "succeeded") || !strings.Contains(out, `{"out":"def-ok","params":{}}`) {
+		!strings.Contains(out, "succeeded") || !strings.Contains(out, `{"out":"def-ok","params":{"numTasks":0}}`) {
 		t.Fatalf("run:\nstdout:\n%s\nstderr:\n%s", out, errOut)
 	}
 	runID := fieldOf(out, "ID")

@@ -47,6 +47,8 @@ type serveOptions struct {
 	probeTimeout              time.Duration
 	artifactMaxBytes          int64
 	artifactTTL               time.Duration
+	firstParty                bool
+	firstPartyConcurrency     int
 }
 
 func serveCommand() *cobra.Command {
@@ -64,6 +66,9 @@ Every flag has an environment variable: LABELHUB_ADDR, LABELHUB_DATA,
 LABELHUB_DB, LABELHUB_ARTIFACTS, LABELHUB_ADMIN_EMAIL, LABELHUB_MAX_BODY,
 LABELHUB_SECURE_COOKIES (true), LABELHUB_ALLOW_PRIVATE_ENDPOINTS (true),
 LABELHUB_LOG_LEVEL, LABELHUB_LOG_FORMAT, LABELHUB_PROBE_WORKERS, LABELHUB_PROBE_TIMEOUT.
+
+The first-party plugins (converters, File Explorer) run inside the hub,
+ready in every organisation; --first-party-plugins=false turns them off.
 
 Storage credentials are encrypted with the key in LABELHUB_SECRET_KEY (base64
 of 32 bytes), or else DATA/secret-key, generated on first start. Several
@@ -114,6 +119,7 @@ replicas must share one key: set LABELHUB_SECRET_KEY on each.`,
 		probeTimeout = probe.DefaultTimeout
 	}
 	f.DurationVar(&o.probeTimeout, "probe-timeout", probeTimeout, "time limit of the metadata probe of one asset")
+	firstPartyFlags(f, &o.firstParty, &o.firstPartyConcurrency)
 	f.StringVar(&o.logLevel, "log-level", envDefault("LABELHUB_LOG_LEVEL", "info"), "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", envDefault("LABELHUB_LOG_FORMAT", "text"), "text or json")
 	return cmd
@@ -175,7 +181,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	runner := imports.New(imports.Config{Store: importStore, SpoolDir: filepath.Join(o.data, "imports"), Logger: log,
 		Integrations: httpapi.StorageIntegrations(storages), StaleAfter: o.importStaleAfter, BatchSize: o.importBatchSize,
-		Limits: o.importLimits})
+		Limits: o.importLimits, Buckets: storages.Bucket})
 	defer runner.Close()
 	go runner.Watch(ctx)
 	plugins := pluginhub.New(pluginhub.Config{Store: store, Logger: log, NewToken: sqlstore.NewRunToken})
@@ -211,12 +217,22 @@ func serve(ctx context.Context, o serveOptions) error {
 	log.Info("labelhub serving", "url", "http://"+ln.Addr().String(), "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// The first-party plugins dial this very listener; they stop first.
+	stopFirstParty := func() {}
+	if o.firstParty {
+		if stopFirstParty, err = startFirstParty(ctx, store, key, loopbackURL(ln.Addr()), firstPartyPlugins(), o.firstPartyConcurrency, log); err != nil {
+			srv.Close()
+			return err
+		}
+	}
 	select {
 	case err := <-errc:
+		stopFirstParty()
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	stopFirstParty()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {

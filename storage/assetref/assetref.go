@@ -170,26 +170,49 @@ func decodeKey(rawKey string, ig *integ) (string, *Error) {
 		b := firstInvalidUTF8(k)
 		return "", errf(FieldKey, "percent-escapes in the key decode to invalid UTF-8 (byte 0x%02X): keys are UTF-8, encode each character as its UTF-8 bytes (é is %%C3%%A9, not %%E9)", b)
 	}
+	if e := checkKey(k); e != nil {
+		return "", e
+	}
+	return k, nil
+}
+
+// CheckKey reports why an object key cannot be an asset's key (the rules
+// Resolve applies to a URL's decoded key), or nil. It does no I/O.
+func CheckKey(key string) error {
+	if key == "" {
+		return errf(FieldKey, "the key is empty")
+	}
+	if !utf8.ValidString(key) {
+		return errf(FieldKey, "the key is not valid UTF-8 (byte 0x%02X)", firstInvalidUTF8(key))
+	}
+	if e := checkKey(key); e != nil {
+		return e
+	}
+	return nil
+}
+
+// checkKey checks a decoded, valid UTF-8 key.
+func checkKey(k string) *Error {
 	for _, r := range k {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return "", errf(FieldKey, "the key contains control character U+%04X (written %s): remove it", r, pctEncode(string(r)))
+			return errf(FieldKey, "the key contains control character U+%04X (written %s): remove it", r, pctEncode(string(r)))
 		}
 	}
 	if len(k) > MaxKeyLen {
-		return "", errf(FieldKey, "the key is %d bytes long; object keys are at most %d bytes", len(k), MaxKeyLen)
+		return errf(FieldKey, "the key is %d bytes long; object keys are at most %d bytes", len(k), MaxKeyLen)
 	}
 	if strings.HasPrefix(k, "/") || strings.Contains(k, "//") {
-		return "", errf(FieldKey, "the key has an empty path segment (\"//\"): remove the extra '/'")
+		return errf(FieldKey, "the key has an empty path segment (\"//\"): remove the extra '/'")
 	}
 	if strings.HasSuffix(k, "/") {
-		return "", errf(FieldKey, "the key ends with '/', which names a folder, not a file: give the file's full key")
+		return errf(FieldKey, "the key ends with '/', which names a folder, not a file: give the file's full key")
 	}
 	for _, seg := range strings.Split(k, "/") {
 		if seg == "." || seg == ".." {
-			return "", errf(FieldKey, "the key has a %q path segment: give the key without \".\" and \"..\" segments (HTTP clients would rewrite it)", seg)
+			return errf(FieldKey, "the key has a %q path segment: give the key without \".\" and \"..\" segments (HTTP clients would rewrite it)", seg)
 		}
 	}
-	return k, nil
+	return nil
 }
 
 func firstInvalidUTF8(s string) byte {

@@ -176,6 +176,8 @@
       }
       var cancel = document.getElementById("run-cancel");
       if (cancel && run.cancelRequested) cancel.textContent = "Cancel requested…";
+      // Other scripts of the page (fileexplorer.js) follow the run too.
+      root.dispatchEvent(new CustomEvent("labelhub:run", { detail: run }));
       if (finalStates[run.state]) finish();
     }
 
