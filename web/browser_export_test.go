@@ -134,7 +134,7 @@ func TestBrowserExportRun(t *testing.T) {
 	if err := json.Unmarshal(run.Params, &params); err != nil || len(params.Batches) != 1 || params.Batches[0] != night.ID || params.NumTasks != 2 {
 		t.Fatalf("run params %s (%v)", run.Params, err)
 	}
-	b.poll("the session succeeds", `document.getElementById("run-state").getAttribute("data-state") === "succeeded"`)
+	b.runSucceeds("the session")
 	b.poll("the unread count goes to 1", `!document.getElementById("notif-count").hidden && document.getElementById("notif-count").textContent.trim() === "1"`)
 	if shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)); err == nil {
 		_ = os.WriteFile("/tmp/labelhub-ui-export-session.png", shot, 0o644)

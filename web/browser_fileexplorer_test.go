@@ -130,7 +130,7 @@ func TestBrowserFileExplorer(t *testing.T) {
 	navigate("import the folder", chromedp.Click(chromedp.ID("explorer-import-folder")), "explorer-summary")
 
 	// The session: the bar fills, the state ends succeeded, the summary counts.
-	b.poll("the import succeeds", `document.getElementById("run-state").getAttribute("data-state") === "succeeded"`)
+	b.runSucceeds("the import")
 	b.poll("the summary arrives", `document.querySelector('[data-summary="imported"]').textContent === "4"`)
 	summary := func() string {
 		return b.eval("summary", `Array.prototype.map.call(document.querySelectorAll("#explorer-counts dd"), function (dd) {
@@ -171,7 +171,7 @@ func TestBrowserFileExplorer(t *testing.T) {
 	}
 	b.do("include sub-folders", chromedp.Click(chromedp.ID("explorer-recursive")))
 	navigate("import the folder again", chromedp.Click(chromedp.ID("explorer-import-folder")), "explorer-summary")
-	b.poll("the import succeeds", `document.getElementById("run-state").getAttribute("data-state") === "succeeded"`)
+	b.runSucceeds("the import")
 	b.poll("the summary arrives", `document.querySelector('[data-summary="alreadyThere"]').textContent === "4"`)
 	if got := summary(); got != "listed=5 imported=0 alreadyThere=4 notAssets=1 invalid=0" {
 		t.Fatalf("summary of the second import %q", got)

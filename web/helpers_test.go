@@ -329,6 +329,16 @@ func (b *browser) poll(what, expr string) {
 	}
 }
 
+// runSucceeds waits on a session page until the run has ended and fails
+// the test with the run's state and error unless it succeeded.
+func (b *browser) runSucceeds(what string) {
+	b.t.Helper()
+	b.poll(what+" ends", `document.getElementById("run-live").getAttribute("data-final") === "true"`)
+	if state := b.eval(what, `document.getElementById("run-state").getAttribute("data-state")`); state != "succeeded" {
+		b.t.Fatalf("%s: the run %s: %s", what, state, b.eval(what, `document.getElementById("run-error").textContent`))
+	}
+}
+
 // eval is the string the JavaScript expr evaluates to.
 func (b *browser) eval(what, expr string) string {
 	b.t.Helper()
