@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/plugin"
 )
 
@@ -216,17 +217,6 @@ func summarize(folder string, s plugin.ImportSummary) Summary {
 	return out
 }
 
-// folderImport is the body of POST /api/v1/projects/{projectId}/imports/folder.
-type folderImport struct {
-	StorageID     string   `json:"storageId"`
-	Folder        string   `json:"folder"`
-	Recursive     bool     `json:"recursive"`
-	Files         []string `json:"files,omitempty"`
-	Batches       []string `json:"batches,omitempty"`
-	CreateBatches bool     `json:"createBatches"`
-	OnDuplicate   string   `json:"onDuplicate"`
-}
-
 // importFolder answers an import run: the hub lists the folder (or takes
 // the selected files) and imports the asset files, skipping the object
 // keys the project has already; the run follows it to its end.
@@ -249,7 +239,7 @@ func importFolder(ctx context.Context, r *plugin.FileExplorerRequest, folder str
 			return plugin.FileExplorerResult{}, missingFolder(folder)
 		}
 	}
-	body := folderImport{StorageID: r.IntegrationID, Folder: folder, Recursive: r.Recursive, Files: r.Files, Batches: r.Batches,
+	body := labelhub.FolderImportRequest{StorageID: r.IntegrationID, Folder: folder, Recursive: r.Recursive, Files: r.Files, Batches: r.Batches,
 		CreateBatches: len(r.Batches) > 0, OnDuplicate: "skip"}
 	var started struct {
 		ImportID string `json:"importId"`

@@ -173,7 +173,11 @@ func (s *Store) CommitImportBatch(ctx context.Context, b labelhub.ImportBatch) (
 		return err
 	}
 	if s.postgres && len(b.Assets) > 0 && !b.DryRun {
-		return delta, s.copyTx(ctx, fn)
+		err := s.copyTx(ctx, fn)
+		if err == nil {
+			s.grew(int(delta.Imported))
+		}
+		return delta, err
 	}
 	err := s.bulkTx(ctx, func(tx *sql.Tx) error { return fn(tx, nil) })
 	if err == nil && len(b.Assets) > 0 {

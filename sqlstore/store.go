@@ -31,6 +31,7 @@ type Store struct {
 	postgres bool
 	bulk     bulkConn
 	ckpt     walCheckpointer // see bulk.go
+	stats    tableStats      // see stats.go
 }
 
 // Open connects to dsn and applies pending migrations. A dsn starting with
@@ -86,6 +87,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.stats.wg.Wait()
 	s.ckpt.close()
 	s.bulk.close()
 	return s.db.Close()

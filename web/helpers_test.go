@@ -333,7 +333,12 @@ func (b *browser) poll(what, expr string) {
 // the test with the run's state and error unless it succeeded.
 func (b *browser) runSucceeds(what string) {
 	b.t.Helper()
-	b.poll(what+" ends", `document.getElementById("run-live").getAttribute("data-final") === "true"`)
+	ended := `document.getElementById("run-live").getAttribute("data-final") === "true"`
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](ended, chromedp.WithPollingTimeout(b.pollFor))); err != nil {
+		b.t.Fatalf("%s: the run has not ended after %s: state %q, progress %q: %v", what, b.pollFor,
+			b.eval(what, `document.getElementById("run-state").getAttribute("data-state")`),
+			b.eval(what, `(document.getElementById("run-progress-text") || {}).textContent || ""`), err)
+	}
 	if state := b.eval(what, `document.getElementById("run-state").getAttribute("data-state")`); state != "succeeded" {
 		b.t.Fatalf("%s: the run %s: %s", what, state, b.eval(what, `document.getElementById("run-error").textContent`))
 	}
