@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,15 +34,8 @@ func TestCOCOConverterThroughput(t *testing.T) {
 		t.Skip("set LABELHUB_BENCH_COCO=100000 to run the COCO converter benchmark")
 	}
 	bin := buildBinary(t)
-	data := filepath.Join(t.TempDir(), "data")
-	addr := freeAddr(t)
-	env := []string{"LABELHUB_FIRST_PARTY_PLUGINS=false"}
-	hub := startHubProcess(t, bin, data, addr, env...)
-	kb, err := os.ReadFile(filepath.Join(data, "initial-admin-key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := strings.TrimSpace(string(kb))
+	hub := startBenchHub(t, bin, "LABELHUB_FIRST_PARTY_PLUGINS=false")
+	key := hub.key
 	var me struct {
 		User labelhub.User `json:"user"`
 	}
@@ -63,11 +55,7 @@ func TestCOCOConverterThroughput(t *testing.T) {
 	if im.State != labelhub.ImportSucceeded || im.Counts.Imported != int64(n) {
 		t.Fatalf("import %s: %+v", im.State, im.Counts)
 	}
-	_ = hub.cmd.Process.Kill()
-	exitErr := <-hub.exited
-	hub.exited <- exitErr // for the cleanup of startHubProcess
-	fillAnswers(t, "sqlite", "file:"+filepath.Join(data, "labelhub.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)", project.ID, me.User.ID)
-	hub = startHubProcess(t, bin, data, addr, env...)
+	hub.offline(t, func(driver, dsn string) { fillAnswers(t, driver, dsn, project.ID, me.User.ID) })
 
 	var p struct {
 		labelhub.Plugin

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/importer"
 	"github.com/labelhub/labelhub/storage/assetref"
-	"github.com/labelhub/labelhub/testservers"
 )
 
 // benchAnswer is the answer every task of the export benchmark gets: three
@@ -71,20 +69,8 @@ func TestExportThroughput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data := filepath.Join(t.TempDir(), "data")
-		var env []string
-		db, driver, dsn := "sqlite", "sqlite", ""
-		if os.Getenv("LABELHUB_BENCH_DB") == "postgres" {
-			db, driver, dsn = "postgres", "pgx", testservers.Postgres(t)
-			env = append(env, "LABELHUB_DB="+dsn)
-		}
-		addr := freeAddr(t)
-		hub := startHubProcess(t, bin, data, addr, env...)
-		kb, err := os.ReadFile(filepath.Join(data, "initial-admin-key"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		key := strings.TrimSpace(string(kb))
+		hub := startBenchHub(t, bin)
+		key, db := hub.key, hub.db
 		var me struct {
 			User labelhub.User `json:"user"`
 		}
@@ -101,18 +87,13 @@ func TestExportThroughput(t *testing.T) {
 			t.Fatalf("import %+v", im)
 		}
 		// Stop the hub, answer every task in the database, start it again.
-		_ = hub.cmd.Process.Kill()
-		exitErr := <-hub.exited
-		hub.exited <- exitErr // for the cleanup of startHubProcess
-		if driver == "sqlite" {
-			dsn = "file:" + filepath.Join(data, "labelhub.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
-		}
-		fillStart := time.Now()
-		fillAnswers(t, driver, dsn, project.ID, me.User.ID)
-		t.Logf("%s: answered %d tasks in the database in %v", db, n, time.Since(fillStart).Round(time.Millisecond))
-		hub = startHubProcess(t, bin, data, addr, env...)
+		hub.offline(t, func(driver, dsn string) {
+			fillStart := time.Now()
+			fillAnswers(t, driver, dsn, project.ID, me.User.ID)
+			t.Logf("%s: answered %d tasks in the database in %v", db, n, time.Since(fillStart).Round(time.Millisecond))
+		})
 		for range repeat {
-			exportOnce(t, hub, key, project.ID, format, db, n)
+			exportOnce(t, hub.hubProcess, key, project.ID, format, db, n)
 		}
 	}
 }

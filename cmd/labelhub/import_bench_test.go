@@ -35,19 +35,8 @@ func TestImportThroughput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data := filepath.Join(t.TempDir(), "data")
-		var env []string
-		db := "sqlite"
-		if os.Getenv("LABELHUB_BENCH_DB") == "postgres" {
-			db = "postgres"
-			env = append(env, "LABELHUB_DB="+testservers.Postgres(t))
-		}
-		hub := startHubProcess(t, bin, data, freeAddr(t), env...)
-		kb, err := os.ReadFile(filepath.Join(data, "initial-admin-key"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		key := strings.TrimSpace(string(kb))
+		hub := startBenchHub(t, bin)
+		key, db := hub.key, hub.db
 		var project labelhub.Project
 		apiCall(t, "POST", hub.url+"/api/v1/projects", key, strings.NewReader(`{"name":"bench"}`), 201, &project)
 		g, err := importer.NewGenerator(n, importer.FormNDJSON, assetref.Integration{})
@@ -77,4 +66,48 @@ func peakMemory(pid int) string {
 		}
 	}
 	return ""
+}
+
+// benchHub is `labelhub serve` for a benchmark: the built binary on SQLite
+// in a fresh data folder or, with LABELHUB_BENCH_DB=postgres, on a fresh
+// PostgreSQL schema.
+type benchHub struct {
+	*hubProcess
+	bin, data, addr string
+	env             []string
+	key             string // the first admin's API key
+	db              string // "sqlite" or "postgres"
+	dsn             string // PostgreSQL's
+}
+
+func startBenchHub(t *testing.T, bin string, env ...string) *benchHub {
+	t.Helper()
+	b := &benchHub{bin: bin, data: filepath.Join(t.TempDir(), "data"), addr: freeAddr(t), db: "sqlite"}
+	if os.Getenv("LABELHUB_BENCH_DB") == "postgres" {
+		b.db, b.dsn = "postgres", testservers.Postgres(t)
+		env = append(env, "LABELHUB_DB="+b.dsn)
+	}
+	b.env = env
+	b.hubProcess = startHubProcess(t, bin, b.data, b.addr, env...)
+	kb, err := os.ReadFile(filepath.Join(b.data, "initial-admin-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.key = strings.TrimSpace(string(kb))
+	return b
+}
+
+// offline stops the hub, calls fn with its database's driver and dsn, and
+// starts the hub again (so that its peak memory is what follows).
+func (b *benchHub) offline(t *testing.T, fn func(driver, dsn string)) {
+	t.Helper()
+	_ = b.cmd.Process.Kill()
+	exitErr := <-b.exited
+	b.exited <- exitErr // for the cleanup of startHubProcess
+	if b.db == "postgres" {
+		fn("pgx", b.dsn)
+	} else {
+		fn("sqlite", "file:"+filepath.Join(b.data, "labelhub.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	}
+	b.hubProcess = startHubProcess(t, b.bin, b.data, b.addr, b.env...)
 }

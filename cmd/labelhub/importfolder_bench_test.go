@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,19 +69,8 @@ func TestImportFolderThroughput(t *testing.T) {
 	}
 
 	bin := buildBinary(t)
-	data := filepath.Join(t.TempDir(), "data")
-	env := []string{"LABELHUB_ALLOW_PRIVATE_ENDPOINTS=true", "LABELHUB_PROBE_WORKERS=0"}
-	db := "sqlite"
-	if os.Getenv("LABELHUB_BENCH_DB") == "postgres" {
-		db = "postgres"
-		env = append(env, "LABELHUB_DB="+testservers.Postgres(t))
-	}
-	hub := startHubProcess(t, bin, data, freeAddr(t), env...)
-	kb, err := os.ReadFile(filepath.Join(data, "initial-admin-key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := strings.TrimSpace(string(kb))
+	hub := startBenchHub(t, bin, "LABELHUB_ALLOW_PRIVATE_ENDPOINTS=true", "LABELHUB_PROBE_WORKERS=0")
+	key, db := hub.key, hub.db
 	var project labelhub.Project
 	apiCall(t, "POST", hub.url+"/api/v1/projects", key, strings.NewReader(`{"name":"bench"}`), 201, &project)
 	var st labelhub.Storage
