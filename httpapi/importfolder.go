@@ -20,14 +20,8 @@ func (s *Server) routesImportFolder() {
 // imports"): 202 with the import at once, or with wait=true 200 when it
 // is done.
 func (s *Server) createFolderImport(w http.ResponseWriter, r *http.Request, a labelhub.Actor) error {
-	p, err := s.projectFor(r, a)
+	p, err := s.importTarget(r, a, "import assets")
 	if err != nil {
-		return err
-	}
-	if err := require(a, labelhub.PermManageProjects, "import assets"); err != nil {
-		return err
-	}
-	if err := s.importsReady(); err != nil {
 		return err
 	}
 	var probs labelhub.Problems

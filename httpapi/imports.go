@@ -114,15 +114,22 @@ func (s *Server) projectFor(r *http.Request, a labelhub.Actor) (labelhub.Project
 	return s.cfg.Store.GetProject(r.Context(), a.Org.ID, id)
 }
 
-func (s *Server) createImport(w http.ResponseWriter, r *http.Request, a labelhub.Actor) error {
+// importTarget is the project an import goes into, once the caller may do
+// what (e.g. "import assets") and the hub runs imports.
+func (s *Server) importTarget(r *http.Request, a labelhub.Actor, what string) (labelhub.Project, error) {
 	p, err := s.projectFor(r, a)
 	if err != nil {
-		return err
+		return labelhub.Project{}, err
 	}
-	if err := require(a, labelhub.PermManageProjects, "import assets"); err != nil {
-		return err
+	if err := require(a, labelhub.PermManageProjects, what); err != nil {
+		return labelhub.Project{}, err
 	}
-	if err := s.importsReady(); err != nil {
+	return p, s.importsReady()
+}
+
+func (s *Server) createImport(w http.ResponseWriter, r *http.Request, a labelhub.Actor) error {
+	p, err := s.importTarget(r, a, "import assets")
+	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
@@ -243,14 +250,8 @@ func (s *Server) importAction(w http.ResponseWriter, r *http.Request, a labelhub
 }
 
 func (s *Server) importLabels(w http.ResponseWriter, r *http.Request, a labelhub.Actor) error {
-	p, err := s.projectFor(r, a)
+	p, err := s.importTarget(r, a, "import labels")
 	if err != nil {
-		return err
-	}
-	if err := require(a, labelhub.PermManageProjects, "import labels"); err != nil {
-		return err
-	}
-	if err := s.importsReady(); err != nil {
 		return err
 	}
 	im, err := s.cfg.Imports.ImportLabels(r.Context(), a.Org.ID, a.User.ID, p.ID, r.Body)

@@ -16,7 +16,11 @@ import (
 // the hub's status, code and message. The token reaches the run's project
 // only (and, for a file-explorer run, its storage integration).
 func (r *Request) CallAPI(ctx context.Context, method, path string, query url.Values, in, out any) error {
-	op := method + " " + path
+	return r.callJSON(ctx, method+" "+path, method, path, query, in, out)
+}
+
+// callJSON is CallAPI with op, what the SDK was doing, for its errors.
+func (r *Request) callJSON(ctx context.Context, op, method, path string, query url.Values, in, out any) error {
 	var body io.Reader
 	ct := ""
 	if in != nil {

@@ -91,13 +91,5 @@ func (r *Request) call(ctx context.Context, op, method, path string, query url.V
 
 // getJSON GETs path and decodes the answer into v.
 func (r *Request) getJSON(ctx context.Context, op, path string, query url.Values, v any) error {
-	res, err := r.call(ctx, op, http.MethodGet, path, query, "", nil)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
-		return fmt.Errorf("plugin: %s: the hub's answer: %w", op, err)
-	}
-	return nil
+	return r.callJSON(ctx, op, http.MethodGet, path, query, nil, v)
 }

@@ -103,21 +103,12 @@ func (s *server) pluginsPage(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 }
 
 func (s *server) showPlugins(w http.ResponseWriter, r *http.Request, c *reqCtx, status int, form pluginForm) error {
-	st, err := s.pluginStore()
-	if err != nil {
-		return err
-	}
-	cursor := r.URL.Query().Get("cursor")
-	page, err := st.ListPlugins(r.Context(), c.actor.Org.ID, labelhub.PageRequest{Limit: pageSize, Cursor: cursor})
-	if err != nil {
-		return err
-	}
-	rows, err := s.withInstances(r.Context(), st, page.Items)
+	rows, next, cursor, err := s.pluginsPageRows(r, c)
 	if err != nil {
 		return err
 	}
 	s.render(w, r, status, "plugins", c, "Plugins", "plugins", pluginsView{
-		Plugins: rows, NextCursor: page.NextCursor, Paged: cursor != "", CanManage: c.can(labelhub.PermManagePlugins),
+		Plugins: rows, NextCursor: next, Paged: cursor != "", CanManage: c.can(labelhub.PermManagePlugins),
 		Form: form, Types: labelhub.PluginTypes,
 	})
 	return nil
@@ -248,26 +239,33 @@ type projectPluginsView struct {
 	Paged      bool
 }
 
+// pluginsPageRows is the page of the organisation's plugins (built-in ones
+// included) at the request's cursor, with their instances.
+func (s *server) pluginsPageRows(r *http.Request, c *reqCtx) (rows []pluginRow, next, cursor string, err error) {
+	st, err := s.pluginStore()
+	if err != nil {
+		return nil, "", "", err
+	}
+	cursor = r.URL.Query().Get("cursor")
+	page, err := st.ListPlugins(r.Context(), c.actor.Org.ID, labelhub.PageRequest{Limit: pageSize, Cursor: cursor})
+	if err != nil {
+		return nil, "", "", err
+	}
+	rows, err = s.withInstances(r.Context(), st, page.Items)
+	return rows, page.NextCursor, cursor, err
+}
+
 func (s *server) projectPluginsPage(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	p, err := s.loadProject(r, c)
 	if err != nil {
 		return err
 	}
-	st, err := s.pluginStore()
-	if err != nil {
-		return err
-	}
-	cursor := r.URL.Query().Get("cursor")
-	page, err := st.ListPlugins(r.Context(), c.actor.Org.ID, labelhub.PageRequest{Limit: pageSize, Cursor: cursor})
-	if err != nil {
-		return err
-	}
-	rows, err := s.withInstances(r.Context(), st, page.Items)
+	rows, next, cursor, err := s.pluginsPageRows(r, c)
 	if err != nil {
 		return err
 	}
 	s.render(w, r, http.StatusOK, "project_plugins", c, "Plugins · "+p.Name, "projects", projectPluginsView{
-		Project: p, Tab: "plugins", Plugins: rows, NextCursor: page.NextCursor, Paged: cursor != "",
+		Project: p, Tab: "plugins", Plugins: rows, NextCursor: next, Paged: cursor != "",
 	})
 	return nil
 }
