@@ -26,6 +26,10 @@ const RunTokenPrefix = "lhr_"
 
 func (s *Server) routesPlugins() {
 	s.handlePublic("GET", "/api/v1/plugins/connect", s.connectPlugin)
+	// The Python SDK of the model hub dials Socket.IO (Engine.IO's path,
+	// GET and POST for long-polling), authenticated by its first event;
+	// docs/python-plugins.md. Not an API route, so not in Routes.
+	s.mux.Handle("/socket.io/", s.instrument("/socket.io/", s.socketIO))
 	s.handle("POST", "/api/v1/plugins", s.createPlugin)
 	s.handle("GET", "/api/v1/plugins", s.listPlugins)
 	s.handle("GET", "/api/v1/plugins/{pluginId}", s.getPlugin)
@@ -98,6 +102,14 @@ func scopeAllows(r *http.Request, a labelhub.Actor, method, pattern string) erro
 		return nil
 	}
 	return labelhub.Errorf(labelhub.ECodeForbidden, "a plugin run token may not call %s %s; it is limited to its run's project", method, pattern)
+}
+
+func (s *Server) socketIO(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Plugins == nil {
+		writeError(w, r, s.cfg.Logger, errNoPlugins)
+		return
+	}
+	s.cfg.Plugins.SocketIO().ServeHTTP(w, r)
 }
 
 func (s *Server) connectPlugin(w http.ResponseWriter, r *http.Request) {

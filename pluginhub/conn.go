@@ -22,8 +22,9 @@ type conn struct {
 	h        *Hub
 	id       string
 	plugin   labelhub.Plugin
-	secret   string // to notice a rotation; the plugin holds it anyway
-	ws       *websocket.Conn
+	secret   string          // to notice a rotation; the plugin holds it anyway
+	ws       *websocket.Conn // the native protocol's socket, or nil
+	py       *pyLink         // or the Python SDK's Socket.IO socket
 	capacity int
 	seen     atomic.Int64 // unix nanos of the last message
 	closeMu  sync.Once
@@ -37,6 +38,9 @@ type conn struct {
 func (c *conn) lastSeen() time.Time { return time.Unix(0, c.seen.Load()) }
 
 func (c *conn) send(m *pluginproto.Message) error {
+	if c.py != nil {
+		return c.py.send(m)
+	}
 	b, err := pluginproto.Encode(m, c.h.cfg.MaxMessageBytes)
 	if err != nil {
 		return err
@@ -48,6 +52,10 @@ func (c *conn) send(m *pluginproto.Message) error {
 
 func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 	c.closeMu.Do(func() {
+		if c.py != nil {
+			go c.py.close(reason)
+			return
+		}
 		go func() {
 			_ = c.send(&pluginproto.Message{Type: pluginproto.TypeGoodbye, Reason: reason})
 			_ = c.ws.Close(code, reason)
@@ -89,30 +97,45 @@ func (h *Hub) serve(ctx context.Context, ws *websocket.Conn) {
 	}
 	c := &conn{h: h, id: labelhub.NewID(), plugin: p, secret: m.Secret, ws: ws, capacity: capacity, runs: map[string]*activeRun{}}
 	c.seen.Store(time.Now().UnixNano())
-	t := time.Now().UTC()
-	if err := h.store.RegisterInstance(ctx, labelhub.PluginInstance{ID: c.id, PluginID: p.ID, ReplicaID: h.cfg.ReplicaID,
-		Host: m.Host, SDKVersion: m.SDKVersion, Concurrency: capacity, ConnectedAt: t, LastSeen: t}); err != nil {
-		h.log.Error("register plugin instance", "err", err)
-		ws.Close(websocket.StatusTryAgainLater, "the hub cannot register the instance now")
+	welcome := func() error {
+		return c.send(&pluginproto.Message{Type: pluginproto.TypeWelcome, InstanceID: c.id, PluginType: string(p.Type),
+			HeartbeatMillis: h.cfg.Heartbeat.Milliseconds(), MaxMessageBytes: h.cfg.MaxMessageBytes, MaxLogLines: h.cfg.MaxLogLines})
+	}
+	if err := h.admit(ctx, c, m.Host, m.SDKVersion, welcome); err != nil {
+		if !errors.Is(err, errWelcome) {
+			ws.Close(websocket.StatusTryAgainLater, "the hub cannot register the instance now")
+		}
 		return
 	}
-	if err := c.send(&pluginproto.Message{Type: pluginproto.TypeWelcome, InstanceID: c.id, PluginType: string(p.Type),
-		HeartbeatMillis: h.cfg.Heartbeat.Milliseconds(), MaxMessageBytes: h.cfg.MaxMessageBytes, MaxLogLines: h.cfg.MaxLogLines}); err != nil {
+	reason := h.readLoop(c)
+	h.disconnect(c, reason)
+}
+
+var errWelcome = errors.New("pluginhub: the welcome could not be sent")
+
+// admit registers c as an instance of its plugin, sends the welcome, and
+// makes c a target of dispatch.
+func (h *Hub) admit(ctx context.Context, c *conn, host, sdkVersion string, welcome func() error) error {
+	t := time.Now().UTC()
+	if err := h.store.RegisterInstance(ctx, labelhub.PluginInstance{ID: c.id, PluginID: c.plugin.ID, ReplicaID: h.cfg.ReplicaID,
+		Host: cut(host, pluginproto.MaxTextBytes), SDKVersion: cut(sdkVersion, pluginproto.MaxTextBytes), Concurrency: c.capacity, ConnectedAt: t, LastSeen: t}); err != nil {
+		h.log.Error("register plugin instance", "err", err)
+		return err
+	}
+	if err := welcome(); err != nil {
 		_ = h.store.DeleteInstance(context.Background(), c.id)
-		return
+		return errWelcome
 	}
 	h.mu.Lock()
 	h.conns[c.id] = c
-	if h.byPlugin[p.ID] == nil {
-		h.byPlugin[p.ID] = map[*conn]bool{}
+	if h.byPlugin[c.plugin.ID] == nil {
+		h.byPlugin[c.plugin.ID] = map[*conn]bool{}
 	}
-	h.byPlugin[p.ID][c] = true
+	h.byPlugin[c.plugin.ID][c] = true
 	h.mu.Unlock()
-	h.log.Info("plugin connected", "plugin", p.ID, "instance", c.id, "host", m.Host, "sdk", m.SDKVersion, "concurrency", capacity)
+	h.log.Info("plugin connected", "plugin", c.plugin.ID, "instance", c.id, "host", host, "sdk", sdkVersion, "concurrency", c.capacity)
 	h.poke()
-
-	reason := h.readLoop(c)
-	h.disconnect(c, reason)
+	return nil
 }
 
 func cut(s string, n int) string {

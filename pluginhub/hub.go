@@ -15,6 +15,7 @@ import (
 
 	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/pluginproto"
+	"github.com/labelhub/labelhub/socketio"
 )
 
 // Close codes the hub uses beyond the standard ones; the SDK prints the
@@ -50,8 +51,17 @@ type Config struct {
 	// PollInterval is how often the hub looks at the database for work
 	// from other replicas and for deadlines [250ms].
 	PollInterval time.Duration
-	// HelloTimeout bounds the wait for a new connection's hello [10s].
+	// HelloTimeout bounds the wait for a new connection's hello (or a
+	// Socket.IO client's first heartbeat) [10s].
 	HelloTimeout time.Duration
+	// SocketIOConcurrency is how many runs an instance connected with
+	// the Python SDK is given at once [DefaultSocketIOConcurrency].
+	SocketIOConcurrency int
+	// SocketIOPingInterval and SocketIOPingTimeout are Engine.IO's
+	// heartbeat [25s, 20s]: a Socket.IO client that does not answer a ping
+	// within the timeout is gone.
+	SocketIOPingInterval time.Duration
+	SocketIOPingTimeout  time.Duration
 }
 
 // Hub is the plugin hub. ServeHTTP is the connect endpoint.
@@ -59,6 +69,7 @@ type Hub struct {
 	cfg   Config
 	log   *slog.Logger
 	store labelhub.PluginStore
+	sio   *socketio.Server // the Python SDK's endpoint (python.go)
 
 	mu       sync.Mutex
 	conns    map[string]*conn          // by instance id
@@ -145,6 +156,12 @@ func New(cfg Config) *Hub {
 	h := &Hub{cfg: cfg, log: cfg.Logger, store: cfg.Store, conns: map[string]*conn{}, byPlugin: map[string]map[*conn]bool{},
 		active: map[string]*activeRun{}, changed: map[string]chan struct{}{}, finals: map[string]finalRun{}, kick: make(chan struct{}, 1),
 		writes: make(chan *write, 4*maxBatch)}
+	if cfg.SocketIOConcurrency <= 0 {
+		cfg.SocketIOConcurrency = DefaultSocketIOConcurrency
+	}
+	h.cfg = cfg
+	h.sio = socketio.NewServer(socketio.Config{Namespace: SocketIONamespace, PingInterval: cfg.SocketIOPingInterval,
+		PingTimeout: cfg.SocketIOPingTimeout, MaxPayload: cfg.MaxMessageBytes, Logger: cfg.Logger}, h.serveSocketIO)
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.wwg.Add(1)
 	go h.writeLoop()
@@ -165,8 +182,11 @@ func (h *Hub) Close() {
 	}
 	h.mu.Unlock()
 	for _, c := range conns {
-		c.ws.Close(websocket.StatusGoingAway, "the hub is shutting down")
+		if c.py == nil {
+			c.ws.Close(websocket.StatusGoingAway, "the hub is shutting down")
+		}
 	}
+	h.sio.Close()
 	h.wg.Wait()
 	h.wmu.Lock()
 	if !h.wclosed {
@@ -715,7 +735,9 @@ func (h *Hub) beat() {
 	h.mu.Unlock()
 	var alive []string
 	for _, c := range cs {
-		if time.Since(c.lastSeen()) > 3*h.cfg.Heartbeat {
+		// Socket.IO sessions have Engine.IO's pings instead; the SDK's own
+		// heartbeat comes once a minute.
+		if c.py == nil && time.Since(c.lastSeen()) > 3*h.cfg.Heartbeat {
 			c.closeWith(websocket.StatusPolicyViolation, "no message for three heartbeat intervals")
 			continue
 		}
