@@ -65,6 +65,7 @@ func TestPluginPages(t *testing.T) {
 	wantStatus(t, r, http.StatusCreated)
 	secret := find(t, secretRE, r.body)
 	id := find(t, pluginIDRE, r.body)
+	wantContains(t, r.body, `<pre class="code small" id="plugin-start-python">run(plugin, host="http://`)
 	if _, err := e.store.AuthenticatePlugin(ctx, id, secret); err != nil {
 		t.Fatalf("the secret shown does not authenticate: %v", err)
 	}
