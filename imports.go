@@ -182,12 +182,17 @@ type ImportBatch struct {
 	StageID          string
 	OnDuplicate      string
 	DryRun           bool
-	Assets           []NewAsset
-	Errors           []ImportError
-	Delta            ImportCounts // Received, Valid and Invalid of the batch
-	NextIndex        int64
-	ResumeKey        string // a folder import's last object key of the batch
-	Now              time.Time
+	// Validation marks the first pass of an atomic import, which writes
+	// nothing and counts only received, valid and invalid items: what it
+	// would import is not counted, so a failed atomic import reports 0
+	// imported, as its error says.
+	Validation bool
+	Assets     []NewAsset
+	Errors     []ImportError
+	Delta      ImportCounts // Received, Valid and Invalid of the batch
+	NextIndex  int64
+	ResumeKey  string // a folder import's last object key of the batch
+	Now        time.Time
 }
 
 // AssetFilter narrows a list of assets.

@@ -184,6 +184,8 @@ func TestDryRunAtomicAndInvalidItems(t *testing.T) {
 		if im.State != labelhub.ImportFailed || im.Counts.Invalid != 1 || !strings.Contains(im.Error, "nothing was imported") {
 			t.Fatalf("atomic: %+v", im)
 		}
+		// The counts say what is in the database: nothing imported.
+		wantCounts(t, im, labelhub.ImportFailed, labelhub.ImportCounts{Received: 2002, Valid: 2001, Invalid: 1})
 		if n := len(e.assets(labelhub.AssetFilter{})); n != 0 {
 			t.Fatalf("atomic import with an invalid item wrote %d assets", n)
 		}

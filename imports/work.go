@@ -112,7 +112,7 @@ func (r *Runner) pass(ctx context.Context, im labelhub.Import, src io.Reader, op
 	ch, writeErr := r.writer(ctx, cancel, &total)
 	newPending := func(start int64) *pending {
 		return &pending{start: start, lastBad: -1, seen: map[string]int{}, b: labelhub.ImportBatch{ImportID: im.ID, Runner: r.cfg.ID,
-			OrgID: im.OrgID, ProjectID: im.ProjectID, StageID: stage, OnDuplicate: im.Options.OnDuplicate, DryRun: dry,
+			OrgID: im.OrgID, ProjectID: im.ProjectID, StageID: stage, OnDuplicate: im.Options.OnDuplicate, DryRun: dry, Validation: im.Phase == "validate",
 			Assets: make([]labelhub.NewAsset, 0, r.cfg.BatchSize)}}
 	}
 	cur := newPending(skip)

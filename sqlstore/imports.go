@@ -265,6 +265,9 @@ func (s *Store) commitBatch(ctx context.Context, tx *sql.Tx, cp copier, b labelh
 	}
 	delta.Imported += int64(len(inserts))
 	delta.Updated += int64(len(updates))
+	if b.Validation {
+		delta.Imported, delta.Updated, delta.Skipped = 0, 0, 0
+	}
 	if !b.DryRun {
 		if err := s.insertAssets(ctx, tx, cp, b, inserts); err != nil {
 			return delta, err
