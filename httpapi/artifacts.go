@@ -32,6 +32,14 @@ func (s *Server) putArtifact(w http.ResponseWriter, r *http.Request, a labelhub.
 	if a.Scope.RunID != run.ID {
 		return labelhub.NotFound("run") // another run's token, like GET
 	}
+	return s.storeRunArtifact(w, r, run, r.URL.Query().Get("name"))
+}
+
+// storeRunArtifact stores the request's body as run's result file named
+// name, while the run is running: the upload of PUT
+// /api/v1/runs/{runId}/artifact and of the upload URLs of GET
+// /v2/getUploadUrl.
+func (s *Server) storeRunArtifact(w http.ResponseWriter, r *http.Request, run labelhub.Run, name string) error {
 	if run.State != labelhub.RunRunning {
 		return labelhub.Errorf(labelhub.ECodeConflict, "the run is %s; a result file can be uploaded only while it is running", run.State)
 	}
@@ -39,7 +47,6 @@ func (s *Server) putArtifact(w http.ResponseWriter, r *http.Request, a labelhub.
 	if svc == nil {
 		return errNoArtifacts
 	}
-	name := r.URL.Query().Get("name")
 	var p labelhub.Problems
 	artifacts.ValidName(&p, "name", name)
 	if err := p.Err("invalid query"); err != nil {
@@ -66,11 +73,18 @@ func (s *Server) getArtifact(w http.ResponseWriter, r *http.Request, a labelhub.
 	if err != nil {
 		return err
 	}
+	return s.serveRunArtifact(w, r, a.Org.ID, run.ID)
+}
+
+// serveRunArtifact streams the result file of run runID of orgID: GET
+// /api/v1/runs/{runId}/artifact and the signed URLs of GET
+// /v2/getSignedUrl.
+func (s *Server) serveRunArtifact(w http.ResponseWriter, r *http.Request, orgID, runID string) error {
 	svc := s.cfg.Artifacts
 	if svc == nil {
 		return errNoArtifacts
 	}
-	art, obj, err := svc.Open(r.Context(), a.Org.ID, run.ID)
+	art, obj, err := svc.Open(r.Context(), orgID, runID)
 	var exp *artifacts.ExpiredError
 	switch {
 	case errors.As(err, &exp):
@@ -78,7 +92,7 @@ func (s *Server) getArtifact(w http.ResponseWriter, r *http.Request, a labelhub.
 		writeJSON(w, http.StatusGone, map[string]*labelhub.Error{"error": e})
 		return nil
 	case labelhub.ErrorCode(err) == labelhub.ECodeNotFound:
-		return labelhub.Errorf(labelhub.ECodeNotFound, "run %s has no result file", run.ID)
+		return labelhub.Errorf(labelhub.ECodeNotFound, "run %s has no result file", runID)
 	case err != nil:
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -153,18 +154,39 @@ func (s *Server) exportProject(w http.ResponseWriter, r *http.Request, a labelhu
 	h.Set("Content-Disposition", `attachment; filename="export-`+p.ID+`.`+ext+`"`)
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	if err := s.writeExport(r.Context(), st, a.Org.ID, p.ID, f, o, w, rc.Flush); err != nil {
+		if r.Context().Err() != nil {
+			s.cfg.Logger.Info("export ended: the client went away", "project", p.ID, "err", err)
+			return nil
+		}
+		s.cfg.Logger.Error("export failed mid-stream", "project", p.ID, "err", err)
+		// Cut the connection so that the body does not end cleanly.
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// writeExport writes a project's export to w: the JSON array or NDJSON of
+// formats.md §3, asset URLs signed, w flushed (and flush called) after
+// every page the store writes. It is the body of GET
+// /api/v1/projects/{projectId}/export and the content of the zip of GET
+// /v2/exports/{token}. When the store fails after the first byte (and ctx
+// is not done), it writes a line that is not JSON before it returns the
+// error, so that what was written is never a shorter valid document.
+func (s *Server) writeExport(ctx context.Context, st exportStore, orgID, projectID string, f labelhub.ExportFilter, o labelhub.ExportOptions,
+	w io.Writer, flush func() error) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	signer := &exportSigner{svc: s.cfg.Storage, orgID: a.Org.ID, ttl: o.URLTTL, buckets: map[string]*storage.Bucket{}}
+	signer := &exportSigner{svc: s.cfg.Storage, orgID: orgID, ttl: o.URLTTL, buckets: map[string]*storage.Bucket{}}
 	array := o.Format == labelhub.ExportJSON
 	if array {
 		_, _ = bw.WriteString("[\n")
 	}
 	_ = bw.Flush()
-	_ = rc.Flush()
+	_ = flush()
 	// The store writes the objects (a page at a time), each as
 	// encoding/json writes an ExportedAsset without HTML escaping.
-	err = st.WriteExport(r.Context(), a.Org.ID, p.ID, f, o, func(e *labelhub.ExportedAsset) error {
-		if err := signer.sign(r.Context(), e); err != nil {
+	err := st.WriteExport(ctx, orgID, projectID, f, o, func(e *labelhub.ExportedAsset) error {
+		if err := signer.sign(ctx, e); err != nil {
 			return fmt.Errorf("asset %s: %w", e.AssetID, err)
 		}
 		return nil
@@ -175,7 +197,7 @@ func (s *Server) exportProject(w http.ResponseWriter, r *http.Request, a labelhu
 		if err := bw.Flush(); err != nil {
 			return err
 		}
-		return rc.Flush()
+		return flush()
 	})
 	if err == nil && array {
 		_, err = bw.WriteString("]\n")
@@ -183,19 +205,12 @@ func (s *Server) exportProject(w http.ResponseWriter, r *http.Request, a labelhu
 	if err == nil {
 		err = bw.Flush()
 	}
-	if err != nil {
-		if r.Context().Err() != nil {
-			s.cfg.Logger.Info("export ended: the client went away", "project", p.ID, "err", err)
-			return nil
-		}
-		s.cfg.Logger.Error("export failed mid-stream", "project", p.ID, "err", err)
+	if err != nil && ctx.Err() == nil {
 		_, _ = bw.WriteString("\n!!! the export failed on the server; this output is incomplete and not valid JSON\n")
 		_ = bw.Flush()
-		_ = rc.Flush()
-		// Cut the connection so that the body does not end cleanly.
-		panic(http.ErrAbortHandler)
+		_ = flush()
 	}
-	return nil
+	return err
 }
 
 // exportSigner turns the stored URLs of exported assets into URLs a

@@ -59,6 +59,9 @@ func (s *Server) plugins() (*pluginhub.Hub, labelhub.PluginStore, error) {
 // organisation's; other routes are 403.
 func scopeAllows(r *http.Request, a labelhub.Actor, method, pattern string) error {
 	sc := a.Scope
+	if strings.HasPrefix(pattern, "/v2/") {
+		return v2ScopeAllows(r, sc, method, pattern)
+	}
 	if pattern == "/api/v1/me" {
 		return nil
 	}

@@ -56,6 +56,10 @@ type Config struct {
 	// Artifacts keeps runs' result files; nil answers the artifact routes
 	// with 503.
 	Artifacts *artifacts.Service
+	// URLKey signs the URLs the /v2 calls hand out (URLKeyFrom derives it
+	// from the server's secret key); replicas must share it. Empty is a
+	// random key for this process.
+	URLKey []byte
 }
 
 // Route describes one registered API route; the OpenAPI test and the
@@ -103,6 +107,7 @@ func New(cfg Config) *Server {
 	s.routesArtifacts()
 	s.routesExport()
 	s.routesNotifications()
+	s.routesV2()
 	if cfg.Fallback != nil {
 		s.mux.Handle("/", cfg.Fallback)
 	}

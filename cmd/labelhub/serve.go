@@ -207,7 +207,7 @@ func serve(ctx context.Context, o serveOptions) error {
 	arts := &artifacts.Service{Blobs: artBlobs, Records: store, MaxBytes: o.artifactMaxBytes, TTL: o.artifactTTL, Logger: log}
 	go arts.Watch(ctx, min(10*time.Minute, o.artifactTTL/4+time.Second))
 	handler := httpapi.New(httpapi.Config{Store: store, Logger: log, MaxBodyBytes: o.maxBody, Version: version, Storage: storages, Fallback: ui, Imports: runner,
-		Plugins: plugins, RunTokens: store, Artifacts: arts})
+		Plugins: plugins, RunTokens: store, Artifacts: arts, URLKey: httpapi.URLKeyFrom(key)})
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
