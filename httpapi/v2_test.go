@@ -749,6 +749,14 @@ func TestV2ProjectCalls(t *testing.T) {
 		if len(page.Assets) != 1 || len(page.Assets[0].Batches) != 2 {
 			t.Errorf("the imported asset: %+v", page.Assets)
 		}
+		var empty struct {
+			State  string                `json:"state"`
+			Counts labelhub.ImportCounts `json:"counts"`
+		}
+		v2Data(t, x.v2(t, x.rootKey, "POST", "/v2/project/"+p+"/cloud", `{"assets": []}`), &empty)
+		if empty.State != "succeeded" || empty.Counts.Received != 0 {
+			t.Errorf("an empty list: %+v", empty)
+		}
 		// Another integration, of a file-explorer token: nothing starts.
 		wantError(t, x.v2(t, feTok, "POST", "/v2/project/"+p+"/cloud",
 			`{"assets": [{"data": "https://example.com/g.jpg", "externalId": "g.jpg", "storage": "`+second.ID+`"}]}`), 404, labelhub.ECodeNotFound)
