@@ -360,7 +360,7 @@ func TestPythonExportPlugin(t *testing.T) {
 			// numTasks as the SDK counted it in the export it downloaded:
 			// newline bytes (1.1, 1.3) or non-blank lines (1.4).
 			if sum.NumTasks == nil || *sum.NumTasks != 3 {
-				t.Errorf("the SDK counted numTasks %v in the export, want 3 (summary %s)", sum.NumTasks, files["summary.json"])
+				t.Errorf("the SDK did not count 3 tasks in the export (summary %s)", files["summary.json"])
 			}
 
 			// The SDK's answer is a signed link to the same file, fetched
@@ -392,6 +392,55 @@ func TestPythonExportPlugin(t *testing.T) {
 				t.Errorf("the plugin process failed\n%s", proc)
 			}
 		})
+	}
+}
+
+// TestPythonExportPluginConcurrentRuns: the hub gives one SDK process
+// several runs at once (python-socketio runs each event in a thread of its
+// own); every run gets its own export, upload and answer, matched by its
+// session.
+func TestPythonExportPluginConcurrentRuns(t *testing.T) {
+	py := pythonInterpreter(t)
+	e := newProcessEnv(t)
+	ctx := context.Background()
+	key := adminKey(t, e)
+	const n = 6
+	projects := make([]labelhub.Project, n)
+	for i := range projects {
+		projects[i] = exportProject(t, e, fmt.Sprintf("Concurrent %d", i))
+		more := fmt.Sprintf(`[{"externalId":"only/in/%d.jpg","data":"https://example.com/%d.jpg"}]`, i, i)
+		if st, err := e.c.Import(ctx, projects[i].ID, strings.NewReader(more), client.ImportOptions{Batches: []string{"b1"}, Wait: true}); err != nil || st.State != "succeeded" {
+			t.Fatalf("import %+v: %v", st, err)
+		}
+	}
+	p, err := e.c.CreatePlugin(ctx, client.NewPlugin{Name: "Concurrent separator", Type: labelhub.PluginExport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc := startPython(t, py, e.server, "examples/python/export_separator.py", "1.4", p)
+	waitOnline(t, e, p.ID, proc)
+	ids := make([]string, n)
+	for i, proj := range projects {
+		r, err := e.c.RunPlugin(ctx, p.ID, client.RunInput{ProjectID: proj.ID, Params: map[string]any{"batches": []string{"b1"}}}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = r.ID
+	}
+	for i, id := range ids {
+		r := waitRun(t, e, id, 2*time.Minute, finalRun, proc)
+		if r.State != labelhub.RunSucceeded {
+			t.Fatalf("run %d: %s %q\n%s\nhub:\n%s", i, r.State, r.Error, proc, e.serverOut.String())
+		}
+		st, _, body := getURL(t, e.server+"/api/v1/runs/"+id+"/artifact", key)
+		if st != http.StatusOK {
+			t.Fatalf("artifact of run %d: %d %s", i, st, body)
+		}
+		_, names := unzip(t, body)
+		slices.Sort(names)
+		if want := []string{fmt.Sprintf("only_in_%d.jpg.json", i), "cam_1.jpg.json", "summary.json"}; !slices.Equal(names, slices.Sorted(slices.Values(want))) {
+			t.Errorf("run %d (project %s) has the zip %v, want %v", i, projects[i].ID, names, want)
+		}
 	}
 }
 
@@ -517,7 +566,8 @@ func TestPythonFileExplorer(t *testing.T) {
 // refused; the SDK's next heartbeat fails and the process exits with status
 // 1. Generations 1.3 and 1.4 log Socket.IO's events, so their output names
 // the reason the hub gave; 1.1 configures no logging, and only the hub's
-// log says why.
+// log says why. A secret rotated under a running process ends it the same
+// way.
 func TestPythonPluginWrongSecret(t *testing.T) {
 	py := pythonInterpreter(t)
 	e := newProcessEnv(t)
@@ -551,6 +601,25 @@ func TestPythonPluginWrongSecret(t *testing.T) {
 	}
 	if st, err := e.c.GetPlugin(context.Background(), p.ID); err != nil || st.Online {
 		t.Errorf("the refused plugin is online: %+v %v", st, err)
+	}
+
+	// A rotated secret disconnects the running process; the SDK connects
+	// again with the old secret, is refused, and exits at its next heartbeat.
+	good := startPython(t, py, e.server, "examples/python/export_separator.py", "1.4", p, "LABELHUB_TEST_ANGO_HEARTBEAT_SECONDS=2")
+	waitOnline(t, e, p.ID, good)
+	if _, err := e.c.RotatePluginSecret(context.Background(), p.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-good.done:
+	case <-time.After(45 * time.Second):
+		t.Fatalf("the plugin still runs 45s after its secret was rotated\n%s\nhub:\n%s", good, e.serverOut.String())
+	}
+	if ee := (*exec.ExitError)(nil); !errors.As(good.err, &ee) || ee.ExitCode() != 1 || !strings.Contains(good.out.String(), "wrong plugin id or secret") {
+		t.Errorf("after the rotation the plugin ended with %v, want status 1 and the reason\n%s", good.err, good)
+	}
+	if st, err := e.c.GetPlugin(context.Background(), p.ID); err != nil || st.Online {
+		t.Errorf("the plugin is online with a rotated secret: %+v %v", st, err)
 	}
 }
 
@@ -678,8 +747,8 @@ func (s *supervised) String() string {
 // database. The SDK does not survive that by itself (1.3 and 1.4 reconnect
 // at once, while the hub is down, and exit when that fails; 1.1 exits at its
 // next heartbeat), so its plugins run under a supervisor, as deployments
-// run them; once the hub is back they come online again and later runs
-// succeed.
+// run them; once the hub is back they come online again, a run queued
+// meanwhile is given to them, and later runs succeed.
 func TestPythonPluginHubRestart(t *testing.T) {
 	py := pythonInterpreter(t)
 	e := newProcessEnv(t)
@@ -732,7 +801,15 @@ func TestPythonPluginHubRestart(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// A run made while the plugins are still away waits in the queue for them.
+	queued, err := e.c.RunPlugin(ctx, plugs[0].p.ID, client.RunInput{ProjectID: proj.ID}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	runAll("after the restart")
+	if r := waitRun(t, e, queued.ID, 2*time.Minute, finalRun); r.State != labelhub.RunSucceeded {
+		t.Fatalf("the run queued after the restart: %s %q\n%s\nhub:\n%s", r.State, r.Error, plugs[0].sup, e.serverOut.String())
+	}
 	for _, pl := range plugs {
 		t.Logf("%s: %s", pl.p.Name, pl.sup)
 	}
