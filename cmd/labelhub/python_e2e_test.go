@@ -935,7 +935,18 @@ func TestPythonPluginCallbackRaises(t *testing.T) {
 	if r.State != labelhub.RunFailed || r.Error == "" {
 		t.Fatalf("SDK 1.4: run %s %q, want failed with a reason\n%s\nhub:\n%s", r.State, r.Error, proc, e.serverOut.String())
 	}
-	waitLog(t, e, r.ID, "about to fail", proc)
+	logs := waitLog(t, e, r.ID, "about to fail", proc)
+	// The SDK logs the exception on the process's own stderr, not in the
+	// session: an error that sends the user to the session's log must find
+	// it there.
+	if strings.Contains(r.Error, "log") && !slices.ContainsFunc(logs, func(l labelhub.RunLog) bool {
+		return strings.Contains(l.Message, "failed on purpose")
+	}) {
+		t.Errorf("the run's error %q points at the session's log, which does not hold the exception: %+v", r.Error, logs)
+	}
+	if !strings.Contains(proc.out.String(), "the export script failed on purpose") {
+		t.Errorf("the SDK did not log the exception on the plugin's output\n%s", proc)
+	}
 
 	old, err := e.c.CreatePlugin(ctx, client.NewPlugin{Name: "Raises 1.3", Type: labelhub.PluginExport})
 	if err != nil {
@@ -996,6 +1007,34 @@ func TestPythonPluginSampleAnswers(t *testing.T) {
 			}
 			if c.name == "fail" && !strings.Contains(r.Error, "the bucket is not reachable") {
 				t.Errorf("the run's error %q does not carry the script's error", r.Error)
+			}
+		})
+	}
+}
+
+// TestPythonPluginRefusedUpload: an export whose upload the hub refuses (a
+// .zip that is not a zip) fails its run, with each generation, with the
+// hub's reason, and leaves no file to download.
+func TestPythonPluginRefusedUpload(t *testing.T) {
+	py := pythonInterpreter(t)
+	e := newProcessEnv(t)
+	ctx := context.Background()
+	key := adminKey(t, e)
+	proj := exportProject(t, e, "Refused upload")
+	for _, gen := range sdkGenerations {
+		t.Run("sdk-"+gen, func(t *testing.T) {
+			p, err := e.c.CreatePlugin(ctx, client.NewPlugin{Name: "Bad zip " + gen, Type: labelhub.PluginExport})
+			if err != nil {
+				t.Fatal(err)
+			}
+			proc := startPython(t, py, e.server, "testdata/python/fault_bad_zip.py", gen, p)
+			waitOnline(t, e, p.ID, proc)
+			r := runToEnd(t, e, p.ID, client.RunInput{ProjectID: proj.ID}, proc)
+			if r.State != labelhub.RunFailed || !strings.Contains(r.Error, "not a valid zip") {
+				t.Errorf("run %s %q, want failed with the hub's reason (not a valid zip)\n%s", r.State, r.Error, proc)
+			}
+			if st, _, b := getURL(t, e.server+"/api/v1/runs/"+r.ID+"/artifact", key); st != http.StatusNotFound {
+				t.Errorf("GET the artifact of the refused upload: %d %s, want 404", st, b)
 			}
 		})
 	}
