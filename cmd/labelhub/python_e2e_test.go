@@ -1039,3 +1039,36 @@ func TestPythonPluginRefusedUpload(t *testing.T) {
 		})
 	}
 }
+
+// TestPythonPluginIdle: an SDK plugin quiet for longer than its 60 s
+// heartbeat interval (and than Engine.IO's ping interval) keeps its one
+// connection: the same instance, never reconnected, takes a run after.
+func TestPythonPluginIdle(t *testing.T) {
+	py := pythonInterpreter(t)
+	if testing.Short() {
+		t.Skip("idles for 75s")
+	}
+	t.Parallel()
+	e := newProcessEnv(t)
+	proj := exportProject(t, e, "Idle")
+	p, err := e.c.CreatePlugin(context.Background(), client.NewPlugin{Name: "Idle", Type: labelhub.PluginExport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc := startPython(t, py, e.server, "examples/python/export_separator.py", "1.4", p)
+	before := waitOnline(t, e, p.ID, proc).Instances[0].ID
+	time.Sleep(75 * time.Second)
+	st, err := e.c.GetPlugin(context.Background(), p.ID)
+	if err != nil || !st.Online || len(st.Instances) != 1 || st.Instances[0].ID != before {
+		t.Fatalf("after 75s idle: %+v %v (instance before: %s)\n%s\nhub:\n%s", st, err, before, proc, e.serverOut.String())
+	}
+	if n := strings.Count(proc.out.String(), "Namespace /plugin is connected"); n != 1 || !strings.Contains(proc.out.String(), "Heartbeat at") {
+		t.Fatalf("the plugin connected %d times while idle\n%s", n, proc)
+	}
+	if r := runToEnd(t, e, p.ID, client.RunInput{ProjectID: proj.ID}, proc); r.State != labelhub.RunSucceeded {
+		t.Fatalf("run after 75s idle: %s %q\n%s", r.State, r.Error, proc)
+	}
+	if n := strings.Count(proc.out.String(), "Emitting event \"heartbeat\""); n < 2 {
+		t.Errorf("the SDK sent %d heartbeats in 75s, want the one on connect and one a minute later\n%s", n, proc)
+	}
+}
