@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -102,7 +103,20 @@ func (v *v2) upload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return v.s.storeRunArtifact(w, r, run, c.Name)
+	err = v.s.storeRunArtifact(w, r, run, c.Name)
+	if err != nil && run.State == labelhub.RunRunning {
+		// The SDK logs only the status and the URL of a refused PUT and
+		// sends no response: the run fails here, with the hub's reason.
+		msg := "the upload failed"
+		var le *labelhub.Error
+		if errors.As(err, &le) && le.Code != labelhub.ECodeInternal {
+			msg = le.Error()
+		}
+		if h, _, perr := v.s.plugins(); perr == nil {
+			h.FailRun(run.ID, "the hub refused the plugin's result file: "+msg)
+		}
+	}
+	return err
 }
 
 // uploadToken finds the token in what the SDK sends as getSignedUrl's

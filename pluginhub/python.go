@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -110,6 +111,12 @@ func sdkRunData(r *pluginproto.Run) map[string]any {
 		d["integrationId"], d["storageId"] = str("integrationId"), str("integrationId")
 		d["bucket"], d["folder"], d["files"], d["upload"], d["scrollToken"] = str("bucket"), str("folder"), files, upload, token
 		d["extensions"] = []string{}
+		var recursive bool
+		if json.Unmarshal(p["recursive"], &recursive) == nil && recursive {
+			// labelhub's own field, sent only when asked for, so that old
+			// callbacks with fixed parameters meet it only then.
+			d["recursive"] = true
+		}
 	}
 	return d
 }
@@ -237,6 +244,7 @@ func (h *Hub) sdkLog(c *conn, runID string, raw json.RawMessage) error {
 		return labelhub.Errorf(labelhub.ECodeNotFound, "run %q is not running on this hub", cut(runID, 64))
 	}
 	level := sdkLevel(l.Level)
+	msg = redactSignedURLs(msg)
 	h.appendLog(ar, &pluginproto.Message{Level: level, Msg: msg})
 	if level == pluginproto.LevelError && ar.conn.plugin.Type == labelhub.PluginExport {
 		for _, p := range sdkTerminalErrors {
@@ -247,6 +255,18 @@ func (h *Hub) sdkLog(c *conn, runID string, raw json.RawMessage) error {
 		}
 	}
 	return nil
+}
+
+// signedURL matches the token of the hub's signed /v2 URLs, which the SDK
+// puts into its error lines ("… for url: http://hub/v2/upload/<token>"):
+// a session's log is read by more people than the plugin.
+var signedURL = regexp.MustCompile(`/v2/(upload|exports|download)/[A-Za-z0-9_.-]+`)
+
+func redactSignedURLs(s string) string {
+	if !strings.Contains(s, "/v2/") {
+		return s
+	}
+	return signedURL.ReplaceAllString(s, "/v2/$1/<signed token>")
 }
 
 func sdkLevel(l string) string {
@@ -311,7 +331,7 @@ func (h *Hub) sdkResponse(c *conn, runID string, raw json.RawMessage) error {
 	}
 	switch {
 	case truthy(r.Error):
-		msg := "the plugin's callback failed; the session's log has its error"
+		msg := "the plugin's callback raised an exception; the SDK sends the hub no details of it: they are in the plugin process's own output"
 		if s := textOf(r.Error); s != "" {
 			msg = "the plugin failed: " + s
 		}
@@ -332,7 +352,8 @@ func (h *Hub) sdkResponse(c *conn, runID string, raw json.RawMessage) error {
 }
 
 // failureOf reads a File Explorer's {status, error} or {success: false}
-// answer as a failure.
+// answer as a failure; error may be a text or an object with a message
+// ({"status": "fail", "error": {"status": "error", "message": "…"}}).
 func failureOf(resp json.RawMessage) string {
 	var o struct {
 		Status  string          `json:"status"`
@@ -342,20 +363,34 @@ func failureOf(resp json.RawMessage) string {
 	if json.Unmarshal(resp, &o) != nil {
 		return ""
 	}
-	st := strings.ToLower(o.Status)
 	errText := textOf(o.Error)
-	switch {
-	case st == "error" || st == "failed" || st == "failure":
-		if errText == "" {
-			errText = "the plugin answered status " + o.Status
+	if errText == "" {
+		var e struct {
+			Message string `json:"message"`
+			Error   string `json:"error"`
 		}
-		return errText
+		if json.Unmarshal(o.Error, &e) == nil {
+			errText = cmpOr(e.Message, e.Error)
+		}
+	}
+	switch strings.ToLower(o.Status) {
+	case "error", "fail", "failed", "failure":
+		return cmpOr(errText, "the plugin answered status "+o.Status)
+	}
+	switch {
 	case errText != "" && errText != "false":
 		return errText
 	case o.Success != nil && !*o.Success:
 		return "the plugin answered success: false"
 	}
 	return ""
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // finishExport ends an export run that reported its download URL: it
@@ -409,6 +444,20 @@ func (h *Hub) note(runID, level, msg string) {
 	if ar != nil {
 		h.appendLog(ar, &pluginproto.Message{Level: level, Msg: msg})
 	}
+}
+
+// FailRun ends runID, held by this replica, as failed with msg; the hub
+// calls it when it refused something the run needed (the result file of a
+// plugin whose SDK would not say why). False when the run is not held here.
+func (h *Hub) FailRun(runID, msg string) bool {
+	h.mu.Lock()
+	ar := h.active[runID]
+	h.mu.Unlock()
+	if ar == nil {
+		return false
+	}
+	h.finish(ar.conn, runID, labelhub.RunFailed, nil, cut(msg, pluginproto.MaxTextBytes))
+	return true
 }
 
 // PluginLog adds a line sent over REST (POST /v2/pluginLog) to the log of

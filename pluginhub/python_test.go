@@ -141,6 +141,7 @@ func TestSocketIOExportRun(t *testing.T) {
 	}
 	c.emit("log", map[string]any{"level": "WARNING", "organization": e.actor.Org.ID, "pluginId": e.plugin.ID,
 		"runBy": e.actor.User.ID, "session": run.ID, "msg": "zipping 0 tasks"})
+	c.emit("log", map[string]any{"level": "info", "session": run.ID, "msg": "put to http://hub/v2/upload/eyJr.abc_-9 failed"})
 	// No file was uploaded: a reported export fails and says so.
 	c.emit("response", map[string]any{"export": true, "response": "http://hub/v2/files/x", "session": run.ID})
 	got := e.wait(run.ID)
@@ -148,7 +149,8 @@ func TestSocketIOExportRun(t *testing.T) {
 		t.Fatalf("run %s %q", got.State, got.Error)
 	}
 	logs, err := e.store.ListRunLogs(context.Background(), e.actor.Org.ID, run.ID, 0, 10)
-	if err != nil || len(logs) != 1 || logs[0].Level != "warn" || logs[0].Message != "zipping 0 tasks" {
+	if err != nil || len(logs) != 2 || logs[0].Level != "warn" || logs[0].Message != "zipping 0 tasks" ||
+		logs[1].Message != "put to http://hub/v2/upload/<signed token> failed" {
 		t.Fatalf("logs %+v %v", logs, err)
 	}
 }
@@ -174,6 +176,9 @@ func TestSocketIOResponses(t *testing.T) {
 				if b, _ := json.Marshal([]any{d["batches"], d["tags"], d["files"], d["extensions"]}); string(b) != `[["b1"],["b1"],[],[]]` {
 					t.Errorf("lists %s", b)
 				}
+				if _, ok := d["recursive"]; ok {
+					t.Error("recursive is sent although the run did not ask for it")
+				}
 			},
 			answer: func(s string) any {
 				return map[string]any{"session": s, "response": map[string]any{"folders": []string{"cats/a/"}, "files": []string{"cats/1.jpg"}, "scrollToken": nil, "success": true}}
@@ -189,7 +194,18 @@ func TestSocketIOResponses(t *testing.T) {
 			state: labelhub.RunFailed, err: "bucket b not found"},
 		{name: "callback raised", params: `{}`,
 			answer: func(s string) any { return map[string]any{"session": s, "error": true} },
-			state:  labelhub.RunFailed, err: "callback failed"},
+			state:  labelhub.RunFailed, err: "callback raised an exception; the SDK sends the hub no details"},
+		{name: "import status fail with an error object", params: `{"upload":true,"recursive":true}`,
+			check: func(t *testing.T, d map[string]any) {
+				if d["recursive"] != true || d["upload"] != true {
+					t.Errorf("recursive %v upload %v", d["recursive"], d["upload"])
+				}
+			},
+			answer: func(s string) any {
+				return map[string]any{"session": s, "response": map[string]any{"status": "fail",
+					"error": map[string]any{"status": "error", "message": "the bucket is not reachable"}}}
+			},
+			state: labelhub.RunFailed, err: "the bucket is not reachable"},
 		{name: "no session", params: `{}`,
 			answer: func(s string) any { return map[string]any{"response": "done"} },
 			state:  labelhub.RunFailed, err: `malformed response: its "session" is ""`},
@@ -264,5 +280,23 @@ func TestSocketIOOversizedMessage(t *testing.T) {
 	c2.emit("heartbeat", map[string]string{"id": e.plugin.ID, "secret": e.secret})
 	if d2 := c2.nextRun(); d2["session"] != d["session"] {
 		t.Fatalf("run %v not reassigned", d["session"])
+	}
+}
+
+func TestFailRun(t *testing.T) {
+	e := newEnv(t, nil, pluginhub.Config{}, labelhub.PluginExport)
+	c := dialSDK(t, e)
+	c.emit("heartbeat", map[string]string{"id": e.plugin.ID, "secret": e.secret})
+	e.waitOnline(1)
+	run := e.run(`{}`)
+	c.nextRun()
+	if !e.hub.FailRun(run.ID, "the hub refused the plugin's result file: not a zip") {
+		t.Fatal("FailRun did not find the run")
+	}
+	if got := e.wait(run.ID); got.State != labelhub.RunFailed || got.Error != "the hub refused the plugin's result file: not a zip" {
+		t.Fatalf("run %s %q", got.State, got.Error)
+	}
+	if e.hub.FailRun(run.ID, "again") {
+		t.Fatal("FailRun ended an ended run")
 	}
 }
