@@ -45,6 +45,9 @@ type serveOptions struct {
 	importLimits              importer.Limits
 	probeWorkers              int
 	probeTimeout              time.Duration
+	pluginQueueTimeout        time.Duration
+	pluginRunTimeout          time.Duration
+	socketIOConcurrency       int
 	artifactMaxBytes          int64
 	artifactTTL               time.Duration
 	firstParty                bool
@@ -120,6 +123,23 @@ replicas must share one key: set LABELHUB_SECRET_KEY on each.`,
 	}
 	f.DurationVar(&o.probeTimeout, "probe-timeout", probeTimeout, "time limit of the metadata probe of one asset")
 	firstPartyFlags(f, &o.firstParty, &o.firstPartyConcurrency)
+	durationFlag := func(v *time.Duration, name, env string, def time.Duration, help string) {
+		d, err := time.ParseDuration(envDefault(env, def.String()))
+		if err != nil {
+			d = def
+		}
+		f.DurationVar(v, name, d, help+" ("+env+")")
+	}
+	durationFlag(&o.pluginQueueTimeout, "plugin-queue-timeout", "LABELHUB_PLUGIN_QUEUE_TIMEOUT", 5*time.Minute,
+		"how long a run waits for a plugin process with room; then it is timed_out")
+	durationFlag(&o.pluginRunTimeout, "plugin-run-timeout", "LABELHUB_PLUGIN_RUN_TIMEOUT", time.Hour,
+		"how long a plugin run may run; then it is timed_out")
+	sioConc, err := strconv.Atoi(envDefault("LABELHUB_PYTHON_PLUGIN_CONCURRENCY", strconv.Itoa(pluginhub.DefaultSocketIOConcurrency)))
+	if err != nil {
+		sioConc = pluginhub.DefaultSocketIOConcurrency
+	}
+	f.IntVar(&o.socketIOConcurrency, "python-plugin-concurrency", sioConc,
+		"runs given at once to one process of a Python plugin of the model hub's SDK (LABELHUB_PYTHON_PLUGIN_CONCURRENCY)")
 	f.StringVar(&o.logLevel, "log-level", envDefault("LABELHUB_LOG_LEVEL", "info"), "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", envDefault("LABELHUB_LOG_FORMAT", "text"), "text or json")
 	return cmd
@@ -184,7 +204,8 @@ func serve(ctx context.Context, o serveOptions) error {
 		Limits: o.importLimits, Buckets: storages.Bucket})
 	defer runner.Close()
 	go runner.Watch(ctx)
-	plugins := pluginhub.New(pluginhub.Config{Store: store, Logger: log, NewToken: sqlstore.NewRunToken})
+	plugins := pluginhub.New(pluginhub.Config{Store: store, Logger: log, NewToken: sqlstore.NewRunToken,
+		QueueTimeout: o.pluginQueueTimeout, RunTimeout: o.pluginRunTimeout, SocketIOConcurrency: o.socketIOConcurrency})
 	defer plugins.Close()
 	ui, err := web.New(web.Config{Store: store, Logger: log, SecureCookies: o.secureCookies, Storage: storages, Imports: runner, Plugins: plugins})
 	if err != nil {
