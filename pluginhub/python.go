@@ -337,7 +337,7 @@ func (h *Hub) sdkResponse(c *conn, runID string, raw json.RawMessage) error {
 		}
 		h.finish(ar.conn, id, labelhub.RunFailed, nil, msg)
 	case truthy(r.Export):
-		h.finishExport(ar.conn, ar.run, textOf(r.Response))
+		h.finishExport(ar.conn, ar.run)
 	case len(r.Response) == 0 || string(r.Response) == "null":
 		h.finish(ar.conn, id, labelhub.RunFailed, nil, `the plugin sent a malformed response: it has no "response" field`)
 		return labelhub.Errorf(labelhub.ECodeInvalid, `malformed response: it has no "response" field`)
@@ -395,13 +395,13 @@ func cmpOr(a, b string) string {
 
 // finishExport ends an export run that reported its download URL: it
 // succeeds only if the plugin's upload reached the hub.
-func (h *Hub) finishExport(c *conn, r labelhub.Run, url string) {
+func (h *Hub) finishExport(c *conn, r labelhub.Run) {
 	type artifacts interface {
 		GetRunArtifact(ctx context.Context, orgID, runID string) (labelhub.RunArtifact, error)
 	}
 	as, ok := h.store.(artifacts)
 	if !ok {
-		h.finish(c, r.ID, labelhub.RunSucceeded, mustJSON(map[string]any{"signedUrl": url}), "")
+		h.finish(c, r.ID, labelhub.RunSucceeded, mustJSON(map[string]any{}), "")
 		return
 	}
 	a, err := as.GetRunArtifact(h.ctx, r.OrgID, r.ID)
@@ -411,7 +411,9 @@ func (h *Hub) finishExport(c *conn, r labelhub.Run, url string) {
 	case err != nil:
 		h.finish(c, r.ID, labelhub.RunFailed, nil, "the hub could not check the run's file: "+err.Error())
 	default:
-		h.finish(c, r.ID, labelhub.RunSucceeded, mustJSON(map[string]any{"fileName": a.Name, "size": a.Size, "signedUrl": url}), "")
+		// The SDK's signed URL is not kept: it opens the file to anyone who
+		// has it, and the run's file is downloaded with the run.
+		h.finish(c, r.ID, labelhub.RunSucceeded, mustJSON(map[string]any{"fileName": a.Name, "size": a.Size}), "")
 	}
 }
 

@@ -143,6 +143,9 @@
     }
 
     function update(run) {
+      // A poll answered after the stream's end carries an older state: the
+      // first final state is the last word.
+      if (done) return;
       var state = document.getElementById("run-state");
       state.textContent = run.state;
       state.className = "state state-" + run.state;
@@ -185,6 +188,12 @@
       if (done) return;
       done = true;
       root.setAttribute("data-final", "true");
+      var bar = document.getElementById("run-progress");
+      if (bar && !bar.hasAttribute("max")) {
+        // An indeterminate bar would go on moving: full when it succeeded.
+        bar.max = 1;
+        bar.value = root.querySelector("#run-state").getAttribute("data-state") === "succeeded" ? 1 : 0;
+      }
       var form = document.getElementById("cancel-form");
       if (form) form.hidden = true;
       if (status) status.textContent = "the session has ended";
