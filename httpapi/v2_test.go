@@ -471,15 +471,22 @@ func TestV2ResultFile(t *testing.T) {
 		if r := x.as(x.rootKey, "GET", "/api/v1/runs/"+run2.ID+"/artifact", ""); r.Status != 404 {
 			t.Errorf("a refused upload left %s", r)
 		}
+		// The SDK only logs the status of a refused PUT: the hub fails the
+		// run with its own reason.
+		if end := waitRunFinal(t, x.hub, run2.ID); end.State != labelhub.RunFailed ||
+			!strings.Contains(end.Error, "the hub refused the plugin's result file") || !strings.Contains(end.Error, "not a valid zip") {
+			t.Errorf("run after a refused upload: %s %q", end.State, end.Error)
+		}
 		// The older SDK's form: name=<projectId>/exports/<file>, nothing else.
+		_, tok3 := x.start(t, x.exportPlugin, x.project.ID, nil)
 		var old struct {
 			UploadURL string `json:"uploadUrl"`
 		}
-		v2Data(t, x.v2(t, tok2, "GET", "/v2/getUploadUrl?name="+p+"/exports/old.json", ""), &old)
+		v2Data(t, x.v2(t, tok3, "GET", "/v2/getUploadUrl?name="+p+"/exports/old.json", ""), &old)
 		if r := fetch(t, "PUT", old.UploadURL, []byte(`{"old": true}`)); r.Status != 200 {
 			t.Fatalf("old form PUT: %s", r)
 		}
-		v2Data(t, x.v2(t, tok2, "GET", "/v2/getSignedUrl?name="+old.UploadURL, ""), &signed)
+		v2Data(t, x.v2(t, tok3, "GET", "/v2/getSignedUrl?name="+old.UploadURL, ""), &signed)
 		if r := fetch(t, "GET", signed.SignedURL, nil); r.Status != 200 || string(r.Body) != `{"old": true}` {
 			t.Errorf("old form download: %s", r)
 		}
@@ -498,7 +505,7 @@ func TestV2ResultFile(t *testing.T) {
 			wantDetail(t, r, wantError(t, r, 400, labelhub.ECodeInvalid), path, "")
 		}
 		// Another run's upload URL: not for this token.
-		wantError(t, x.v2(t, tok2, "GET", "/v2/getSignedUrl?name="+up.UploadURL, ""), 404, labelhub.ECodeNotFound)
+		wantError(t, x.v2(t, tok3, "GET", "/v2/getSignedUrl?name="+up.UploadURL, ""), 404, labelhub.ECodeNotFound)
 		r = x.v2(t, tok, "GET", "/v2/getSignedUrl?name=https://bucket.s3.amazonaws.com/brush.png&project="+p, "")
 		wantDetail(t, r, wantError(t, r, 400, labelhub.ECodeInvalid), "name", "not an upload URL")
 		// A user who may see the run may sign its file too.

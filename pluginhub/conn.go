@@ -233,11 +233,15 @@ func (h *Hub) handle(c *conn, m *pluginproto.Message) {
 	}
 }
 
-func (h *Hub) appendLog(ar *activeRun, m *pluginproto.Message) {
+// appendLog adds a record to the run's log; the channel is closed once it
+// is committed (or dropped past the cap).
+func (h *Hub) appendLog(ar *activeRun, m *pluginproto.Message) <-chan struct{} {
+	committed := make(chan struct{})
 	h.mu.Lock()
 	if ar.truncated {
 		h.mu.Unlock()
-		return
+		close(committed)
+		return committed
 	}
 	var rec labelhub.RunLog
 	if ar.logLines >= h.cfg.MaxLogLines {
@@ -266,7 +270,9 @@ func (h *Hub) appendLog(ar *activeRun, m *pluginproto.Message) {
 				h.log.Error("run log", "run", id, "err", err)
 			}
 			h.notify(id)
+			close(committed)
 		}})
+	return committed
 }
 
 // disconnect forgets the connection; its runs go to another instance, or

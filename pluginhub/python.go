@@ -245,7 +245,14 @@ func (h *Hub) sdkLog(c *conn, runID string, raw json.RawMessage) error {
 	}
 	level := sdkLevel(l.Level)
 	msg = redactSignedURLs(msg)
-	h.appendLog(ar, &pluginproto.Message{Level: level, Msg: msg})
+	committed := h.appendLog(ar, &pluginproto.Message{Level: level, Msg: msg})
+	if c == nil {
+		// Over REST the caller is answered once the line is stored.
+		select {
+		case <-committed:
+		case <-time.After(10 * time.Second):
+		}
+	}
 	if level == pluginproto.LevelError && ar.conn.plugin.Type == labelhub.PluginExport {
 		for _, p := range sdkTerminalErrors {
 			if strings.HasPrefix(msg, p) {
