@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -41,6 +42,23 @@ func boxes(t *testing.T, list ...[4]float64) string {
 	return string(text)
 }
 
+// serveExportHub serves the UI and the API with a plugin hub and an
+// artifact store in a temp folder, until the test ends.
+func serveExportHub(t *testing.T, store *sqlstore.Store) *httptest.Server {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	blobs, err := artifacts.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := pluginhub.New(pluginhub.Config{Store: store, Logger: log, NewToken: sqlstore.NewRunToken,
+		PollInterval: 50 * time.Millisecond, Heartbeat: time.Second, CancelGrace: 5 * time.Second})
+	srv := serveHub(t, store, web.Config{Logger: log, Plugins: hub}, httpapi.Config{Logger: log, Plugins: hub, RunTokens: store,
+		Artifacts: &artifacts.Service{Blobs: blobs, Records: store, MaxBytes: 16 << 20, TTL: time.Hour, Logger: log}})
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); hub.Close() })
+	return srv
+}
+
 // TestBrowserExportRun: in Chromium, run the first-party COCO converter
 // (served in-process by the test) from a project's Plugins tab with a
 // batch filter, land on the session page and see it succeed, see the
@@ -52,16 +70,7 @@ func TestBrowserExportRun(t *testing.T) {
 	chromium := testservers.Chromium(t)
 	store, org, admin := orgStore(t)
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	blobs, err := artifacts.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub := pluginhub.New(pluginhub.Config{Store: store, Logger: log, NewToken: sqlstore.NewRunToken,
-		PollInterval: 50 * time.Millisecond, Heartbeat: time.Second, CancelGrace: 5 * time.Second})
-	srv := serveHub(t, store, web.Config{Logger: log, Plugins: hub}, httpapi.Config{Logger: log, Plugins: hub, RunTokens: store,
-		Artifacts: &artifacts.Service{Blobs: blobs, Records: store, MaxBytes: 16 << 20, TTL: time.Hour, Logger: log}})
-	defer func() { srv.CloseClientConnections(); srv.Close(); hub.Close() }()
+	srv := serveExportHub(t, store)
 
 	proj := newTaskProject(t, store, org.ID, admin.ID, `{"tools": [{"schemaId": "car", "title": "Car", "tool": "bounding-box"}]}`)
 	night, err := store.CreateBatch(ctx, org.ID, proj.ID, "night")

@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,12 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/labelhub/labelhub"
-	"github.com/labelhub/labelhub/artifacts"
-	"github.com/labelhub/labelhub/httpapi"
-	"github.com/labelhub/labelhub/pluginhub"
-	"github.com/labelhub/labelhub/sqlstore"
 	"github.com/labelhub/labelhub/testservers"
-	"github.com/labelhub/labelhub/web"
 )
 
 // syncBuffer collects a process's output for the failure messages.
@@ -70,16 +63,7 @@ func TestBrowserPythonExportRun(t *testing.T) {
 	chromium := testservers.Chromium(t)
 	store, org, admin := orgStore(t)
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	blobs, err := artifacts.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub := pluginhub.New(pluginhub.Config{Store: store, Logger: log, NewToken: sqlstore.NewRunToken,
-		PollInterval: 50 * time.Millisecond, Heartbeat: time.Second, CancelGrace: 5 * time.Second})
-	srv := serveHub(t, store, web.Config{Logger: log, Plugins: hub}, httpapi.Config{Logger: log, Plugins: hub, RunTokens: store,
-		Artifacts: &artifacts.Service{Blobs: blobs, Records: store, MaxBytes: 16 << 20, TTL: time.Hour, Logger: log}})
-	defer func() { srv.CloseClientConnections(); srv.Close(); hub.Close() }()
+	srv := serveExportHub(t, store)
 
 	proj := newTaskProject(t, store, org.ID, admin.ID, `{"tools": [{"schemaId": "car", "title": "Car", "tool": "bounding-box"}]}`)
 	night, err := store.CreateBatch(ctx, org.ID, proj.ID, "night")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/client"
 	"github.com/labelhub/labelhub/importer"
 	"github.com/labelhub/labelhub/storage/assetref"
 )
@@ -36,26 +37,7 @@ func TestCOCOConverterThroughput(t *testing.T) {
 	bin := buildBinary(t)
 	hub := startBenchHub(t, bin, "LABELHUB_FIRST_PARTY_PLUGINS=false")
 	key := hub.key
-	var me struct {
-		User labelhub.User `json:"user"`
-	}
-	apiCall(t, "GET", hub.url+"/api/v1/me", key, nil, 200, &me)
-	// The tools of benchAnswer.
-	var project labelhub.Project
-	apiCall(t, "POST", hub.url+"/api/v1/projects", key, strings.NewReader(`{"name": "coco bench", "categorySchema": {"tools": [
-		{"schemaId": "car", "title": "Car", "tool": "bounding-box"},
-		{"schemaId": "road", "title": "Road", "tool": "polygon"},
-		{"schemaId": "kp", "title": "Point", "tool": "point"}]}}`), 201, &project)
-	g, err := importer.NewGenerator(n, importer.FormNDJSON, assetref.Integration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var im labelhub.Import
-	apiCall(t, "POST", hub.url+"/api/v1/projects/"+project.ID+"/imports?wait=true&createBatches=true", key, g, 200, &im)
-	if im.State != labelhub.ImportSucceeded || im.Counts.Imported != int64(n) {
-		t.Fatalf("import %s: %+v", im.State, im.Counts)
-	}
-	hub.offline(t, func(driver, dsn string) { fillAnswers(t, driver, dsn, project.ID, me.User.ID) })
+	project := answeredProject(t, hub, "coco bench", n)
 
 	var p struct {
 		labelhub.Plugin
@@ -72,19 +54,7 @@ func TestCOCOConverterThroughput(t *testing.T) {
 	plugExited := make(chan error, 1)
 	go func() { plugExited <- plug.Wait() }()
 	t.Cleanup(func() { _ = plug.Process.Kill(); <-plugExited })
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		var st struct {
-			Online bool `json:"online"`
-		}
-		apiCall(t, "GET", hub.url+"/api/v1/plugins/"+p.ID, key, nil, 200, &st)
-		if st.Online {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the plugin did not come online\n%s", plugOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitPluginOnline(t, client.New(hub.url, key), p.ID)
 
 	start := time.Now()
 	var run labelhub.Run
@@ -122,6 +92,34 @@ func TestCOCOConverterThroughput(t *testing.T) {
 	}
 	el = time.Since(start)
 	t.Logf("the export alone: %.1f MB in %v: %.0f tasks/s", float64(size)/1e6, el.Round(time.Millisecond), float64(n)/el.Seconds())
+}
+
+// answeredProject creates a project with the tools of benchAnswer,
+// imports n generated images into it and gives every task benchAnswer in
+// the database, with the hub offline (restarted after, so that its peak
+// memory is what follows).
+func answeredProject(t *testing.T, hub *benchHub, name string, n int) labelhub.Project {
+	t.Helper()
+	var me struct {
+		User labelhub.User `json:"user"`
+	}
+	apiCall(t, "GET", hub.url+"/api/v1/me", hub.key, nil, 200, &me)
+	var project labelhub.Project
+	apiCall(t, "POST", hub.url+"/api/v1/projects", hub.key, strings.NewReader(`{"name": `+strconv.Quote(name)+`, "categorySchema": {"tools": [
+		{"schemaId": "car", "title": "Car", "tool": "bounding-box"},
+		{"schemaId": "road", "title": "Road", "tool": "polygon"},
+		{"schemaId": "kp", "title": "Point", "tool": "point"}]}}`), 201, &project)
+	g, err := importer.NewGenerator(n, importer.FormNDJSON, assetref.Integration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var im labelhub.Import
+	apiCall(t, "POST", hub.url+"/api/v1/projects/"+project.ID+"/imports?wait=true&createBatches=true", hub.key, g, 200, &im)
+	if im.State != labelhub.ImportSucceeded || im.Counts.Imported != int64(n) {
+		t.Fatalf("import %s: %+v", im.State, im.Counts)
+	}
+	hub.offline(t, func(driver, dsn string) { fillAnswers(t, driver, dsn, project.ID, me.User.ID) })
+	return project
 }
 
 // vmHWM is a process's peak resident memory as /proc/PID/status gives it

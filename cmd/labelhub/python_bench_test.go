@@ -12,8 +12,6 @@ import (
 
 	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/client"
-	"github.com/labelhub/labelhub/importer"
-	"github.com/labelhub/labelhub/storage/assetref"
 )
 
 // TestPythonExportThroughput is the benchmark of an export through a
@@ -39,42 +37,12 @@ func TestPythonExportThroughput(t *testing.T) {
 	bin := buildBinary(t)
 	hub := startBenchHub(t, bin, "LABELHUB_FIRST_PARTY_PLUGINS=false")
 	key := hub.key
-	var me struct {
-		User labelhub.User `json:"user"`
-	}
-	apiCall(t, "GET", hub.url+"/api/v1/me", key, nil, 200, &me)
-	var project labelhub.Project
-	apiCall(t, "POST", hub.url+"/api/v1/projects", key, strings.NewReader(`{"name": "python export bench", "categorySchema": {"tools": [
-		{"schemaId": "car", "title": "Car", "tool": "bounding-box"},
-		{"schemaId": "road", "title": "Road", "tool": "polygon"},
-		{"schemaId": "kp", "title": "Point", "tool": "point"}]}}`), 201, &project)
-	g, err := importer.NewGenerator(n, importer.FormNDJSON, assetref.Integration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var im labelhub.Import
-	apiCall(t, "POST", hub.url+"/api/v1/projects/"+project.ID+"/imports?wait=true&createBatches=true", key, g, 200, &im)
-	if im.State != labelhub.ImportSucceeded || im.Counts.Imported != int64(n) {
-		t.Fatalf("import %s: %+v", im.State, im.Counts)
-	}
-	hub.offline(t, func(driver, dsn string) { fillAnswers(t, driver, dsn, project.ID, me.User.ID) })
+	project := answeredProject(t, hub, "python export bench", n)
 
 	var p client.PluginCreated
 	apiCall(t, "POST", hub.url+"/api/v1/plugins", key, strings.NewReader(`{"name": "Separator (Python)", "type": "export"}`), 201, &p)
 	proc := startPython(t, py, hub.url, "examples/python/export_separator.py", "1.4", p, "LOGLEVEL=WARNING")
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		var st struct {
-			Online bool `json:"online"`
-		}
-		apiCall(t, "GET", hub.url+"/api/v1/plugins/"+p.ID, key, nil, 200, &st)
-		if st.Online {
-			break
-		}
-		if time.Now().After(deadline) || proc.exited() {
-			t.Fatalf("the plugin did not come online\n%s", proc)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitPluginOnline(t, client.New(hub.url, key), p.ID)
 
 	start := time.Now()
 	var run labelhub.Run
