@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/sqlstore"
 	"github.com/labelhub/labelhub/testservers"
 )
 
@@ -39,6 +40,57 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// pythonOrSkip is the python3 that runs the model hub's Python plugins
+// (LABELHUB_PYTHON, else /usr/bin/python3) with the modules the SDK and
+// the examples import; without them the test is skipped, or fails in CI.
+func pythonOrSkip(t *testing.T, modules ...string) string {
+	t.Helper()
+	py := os.Getenv("LABELHUB_PYTHON")
+	if py == "" {
+		py = "/usr/bin/python3"
+	}
+	mods := append([]string{"socketio", "engineio", "requests", "websocket"}, modules...)
+	if out, err := exec.Command(py, "-c", "import "+strings.Join(mods, ", ")).CombinedOutput(); err != nil {
+		msg := "Python plugin test NOT RUN: " + py + " cannot import " + strings.Join(mods, ", ") +
+			" (apt-get install python3-socketio python3-websocket python3-requests python3-boto3): " + string(out)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return py
+}
+
+// startPythonPlugin runs examples/python/<script> as plugin p with SDK
+// 1.4 of testdata/python, dialling hub, until the test ends, and waits
+// until it is connected; the buffer collects what it prints.
+func startPythonPlugin(t *testing.T, py, hub, script string, store *sqlstore.Store, p labelhub.Plugin, secret string, env ...string) *syncBuffer {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, filepath.Join(root, "examples", "python", script))
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(root, "testdata", "python"), "PYTHONDONTWRITEBYTECODE=1",
+		"LABELHUB_TEST_ANGO_SDK=1.4", "LABELHUB_SERVER="+hub, "LABELHUB_PLUGIN_ID="+p.ID, "LABELHUB_PLUGIN_SECRET="+secret)
+	cmd.Env = append(cmd.Env, env...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if in, err := store.ListInstances(context.Background(), p.ID); err == nil && len(in) > 0 {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Python plugin %s did not connect:\n%s", script, out.String())
+		}
+	}
+}
+
 // TestBrowserPythonExportRun is the model hub's Python export plugin in
 // labelhub's UI: examples/python/export_separator.py, written for the
 // model hub's SDK (testdata/python stands in for it), runs as a separate
@@ -49,17 +101,7 @@ func (s *syncBuffer) String() string {
 // Notifications page; the zip holds one JSON file per asset of the batch,
 // named with the Config JSON's separator.
 func TestBrowserPythonExportRun(t *testing.T) {
-	py := os.Getenv("LABELHUB_PYTHON")
-	if py == "" {
-		py = "/usr/bin/python3"
-	}
-	if out, err := exec.Command(py, "-c", "import socketio, engineio, requests, websocket").CombinedOutput(); err != nil {
-		msg := "Python plugin browser test NOT RUN: " + py + " lacks python-socketio (apt-get install python3-socketio python3-websocket python3-requests): " + string(out)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	py := pythonOrSkip(t)
 	chromium := testservers.Chromium(t)
 	store, org, admin := orgStore(t)
 	ctx := context.Background()
@@ -85,29 +127,7 @@ func TestBrowserPythonExportRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(py, filepath.Join(root, "examples", "python", "export_separator.py"))
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(root, "testdata", "python"), "PYTHONDONTWRITEBYTECODE=1",
-		"LABELHUB_TEST_ANGO_SDK=1.4", "LABELHUB_SERVER="+srv.URL, "LABELHUB_PLUGIN_ID="+p.ID, "LABELHUB_PLUGIN_SECRET="+secret)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if in, err := store.ListInstances(ctx, p.ID); err == nil && len(in) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the Python plugin did not connect:\n%s", out.String())
-		}
-	}
+	out := startPythonPlugin(t, py, srv.URL, "export_separator.py", store, p, secret)
 
 	b := newBrowser(t, chromium, 120*time.Second, 1000)
 	defer b.close()

@@ -44,6 +44,9 @@ type explorerHub struct {
 	integration labelhub.Storage
 	plugin      labelhub.Plugin
 	bucket      string
+	// The MinIO server and its credentials, for plugins that list the
+	// bucket themselves.
+	endpoint, accessKey, secretKey string
 }
 
 // newExplorerHub puts objects in a new MinIO bucket and serves a hub whose
@@ -52,7 +55,7 @@ func newExplorerHub(t *testing.T, objects map[string]string, pageSize int) *expl
 	t.Helper()
 	ctx := context.Background()
 	endpoint, ak, sk, bucket := testservers.MinIOBucket(t, objects)
-	h := &explorerHub{t: t, bucket: bucket}
+	h := &explorerHub{t: t, bucket: bucket, endpoint: endpoint, accessKey: ak, secretKey: sk}
 	h.store, h.org, h.admin = orgStore(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	box, err := seal.New(bytes.Repeat([]byte{7}, seal.KeySize))
