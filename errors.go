@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Error codes. Each maps to one HTTP status in httpapi.
@@ -30,6 +31,9 @@ type Error struct {
 	Code    string       `json:"code"`
 	Message string       `json:"message"`
 	Details []FieldError `json:"details,omitempty"`
+	// RetryAfter, for ECodeRateLimited, is when trying again makes sense;
+	// the API answers it as the Retry-After header.
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *Error) Error() string {
@@ -85,4 +89,25 @@ func (p Problems) Err(message string) error {
 		return nil
 	}
 	return Invalid(message, p...)
+}
+
+// LimitRetryAfter is the Retry-After of the limits below: imports and
+// queued runs usually take seconds to minutes to end or start.
+const LimitRetryAfter = 10 * time.Second
+
+// TooManyImports is the error of an import refused because the
+// organisation has running imports at its limit
+// (--import-max-concurrent-per-org).
+func TooManyImports(running int) *Error {
+	e := Errorf(ECodeRateLimited, "your organisation has %d imports running, the limit (--import-max-concurrent-per-org); wait for one to end", running)
+	e.RetryAfter = LimitRetryAfter
+	return e
+}
+
+// TooManyQueuedRuns is the error of a run refused because its plugin has
+// queued runs at its limit (--plugin-max-queued-runs).
+func TooManyQueuedRuns(pluginID string, queued int) *Error {
+	e := Errorf(ECodeRateLimited, "plugin %s has %d runs queued, the limit (--plugin-max-queued-runs); wait for some to start or end, or connect more instances of the plugin", pluginID, queued)
+	e.RetryAfter = LimitRetryAfter
+	return e
 }

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labelhub/labelhub"
 )
@@ -47,6 +48,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	if e.Code == labelhub.ECodeUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="labelhub"`)
+	}
+	if e.Code == labelhub.ECodeRateLimited && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
 	writeJSON(w, statusOf[e.Code], map[string]*labelhub.Error{"error": e})
 }

@@ -132,7 +132,7 @@ func (r *Runner) StartFolder(ctx context.Context, orgID, userID, projectID strin
 	}
 	im := labelhub.Import{ID: labelhub.NewID(), OrgID: orgID, ProjectID: projectID, Kind: labelhub.ImportKindAssets,
 		State: labelhub.ImportRunning, Options: opts, CreatedBy: userID, Runner: r.cfg.ID}
-	if err := r.cfg.Store.CreateImport(ctx, im); err != nil {
+	if err := r.create(ctx, im); err != nil {
 		return labelhub.Import{}, err
 	}
 	if !r.launch(im, func(context.Context) io.Reader { return nil }, nil, nil) {

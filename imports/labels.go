@@ -24,7 +24,7 @@ func (r *Runner) ImportLabels(ctx context.Context, orgID, userID, projectID stri
 	idx := p.CategorySchema.Index()
 	im := labelhub.Import{ID: labelhub.NewID(), OrgID: orgID, ProjectID: projectID, Kind: labelhub.ImportKindLabels,
 		State: labelhub.ImportRunning, Options: labelhub.ImportOptions{OnDuplicate: labelhub.DuplicateUpdate}, CreatedBy: userID, Runner: r.cfg.ID}
-	if err := r.cfg.Store.CreateImport(ctx, im); err != nil {
+	if err := r.create(ctx, im); err != nil {
 		return im, err
 	}
 	bg := context.WithoutCancel(ctx)

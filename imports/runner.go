@@ -28,7 +28,16 @@ type Store interface {
 	// externalId names no asset of the project (counted invalid, with an
 	// error).
 	CommitLabelBatch(ctx context.Context, b labelhub.ImportBatch, userID string, ups []labelhub.LabelUpdate) ([]int, labelhub.ImportCounts, error)
+	// CreateImportLimited is CreateImport refused with
+	// labelhub.TooManyImports, nothing created, when the organisation has
+	// maxActive imports queued or running already (maxActive <= 0: no
+	// limit); the count and the insert must be race-free across
+	// processes sharing the database.
+	CreateImportLimited(ctx context.Context, im labelhub.Import, maxActive int) error
 }
+
+// DefaultMaxConcurrentPerOrg is the default of Config.MaxConcurrentPerOrg.
+const DefaultMaxConcurrentPerOrg = 8
 
 // Config configures a Runner.
 type Config struct {
@@ -51,6 +60,11 @@ type Config struct {
 	Limits                importer.Limits
 	// ID names this runner in imports.runner (default: host, pid, time).
 	ID string
+	// MaxConcurrentPerOrg bounds the imports of one organisation queued
+	// or running at once, on all processes sharing the database; one more
+	// is refused with ECodeRateLimited (--import-max-concurrent-per-org).
+	// 0 means DefaultMaxConcurrentPerOrg, a negative value no limit.
+	MaxConcurrentPerOrg int
 }
 
 // Runner runs import jobs. It is safe for concurrent use.
@@ -84,6 +98,9 @@ func New(cfg Config) *Runner {
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = min(3*time.Second, cfg.StaleAfter/4)
 	}
+	if cfg.MaxConcurrentPerOrg == 0 {
+		cfg.MaxConcurrentPerOrg = DefaultMaxConcurrentPerOrg
+	}
 	if cfg.ID == "" {
 		host, _ := os.Hostname()
 		cfg.ID = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), labelhub.NewID())
@@ -103,6 +120,13 @@ func (r *Runner) Close() {
 	r.mu.Unlock()
 	r.cancel()
 	r.wg.Wait()
+}
+
+// create stores a new import; every import (file, folder, labels) is
+// created here, so the organisation's limit of imports at once is checked
+// in one place, by the store in the insert's transaction.
+func (r *Runner) create(ctx context.Context, im labelhub.Import) error {
+	return r.cfg.Store.CreateImportLimited(ctx, im, max(r.cfg.MaxConcurrentPerOrg, 0))
 }
 
 func (r *Runner) spoolPath(id string) string { return filepath.Join(r.cfg.SpoolDir, id+".body") }
@@ -169,7 +193,7 @@ func (r *Runner) Start(ctx context.Context, orgID, userID, projectID string, opt
 	if err != nil {
 		return labelhub.Import{}, err
 	}
-	if err := r.cfg.Store.CreateImport(ctx, im); err != nil {
+	if err := r.create(ctx, im); err != nil {
 		f.Close()
 		os.Remove(im.Spool)
 		return labelhub.Import{}, err

@@ -25,6 +25,9 @@ const (
 	CloseSecretRotated = 4002 // the secret was rotated: do not retry with it
 )
 
+// DefaultMaxQueuedRuns is the default of Config.MaxQueuedRuns.
+const DefaultMaxQueuedRuns = 10_000
+
 // Config configures a Hub. Zero values take the defaults in brackets.
 type Config struct {
 	Store  labelhub.PluginStore
@@ -48,6 +51,11 @@ type Config struct {
 	MaxMessageBytes int
 	// MaxLogLines bounds the log records kept per run [10,000].
 	MaxLogLines int
+	// MaxQueuedRuns bounds the queued runs of one plugin in one
+	// organisation, on all replicas; CreateRun refuses one more with
+	// ECodeRateLimited (--plugin-max-queued-runs)
+	// [DefaultMaxQueuedRuns; negative: no limit].
+	MaxQueuedRuns int
 	// PollInterval is how often the hub looks at the database for work
 	// from other replicas and for deadlines [250ms].
 	PollInterval time.Duration
@@ -152,6 +160,9 @@ func New(cfg Config) *Hub {
 	}
 	if cfg.MaxLogLines <= 0 {
 		cfg.MaxLogLines = pluginproto.DefaultMaxLogLines
+	}
+	if cfg.MaxQueuedRuns == 0 {
+		cfg.MaxQueuedRuns = DefaultMaxQueuedRuns
 	}
 	h := &Hub{cfg: cfg, log: cfg.Logger, store: cfg.Store, conns: map[string]*conn{}, byPlugin: map[string]map[*conn]bool{},
 		active: map[string]*activeRun{}, changed: map[string]chan struct{}{}, finals: map[string]finalRun{}, kick: make(chan struct{}, 1),
@@ -321,7 +332,7 @@ func (h *Hub) CreateRun(ctx context.Context, a labelhub.Actor, pluginID string, 
 	}
 	err := h.write(func(ctx context.Context, st labelhub.PluginStore) error {
 		if pc, ok := st.(pluginRunCreator); ok {
-			cfg, err := pc.CreatePluginRun(ctx, r, in.ConfigJSON, token)
+			cfg, err := pc.CreatePluginRun(ctx, r, in.ConfigJSON, token, max(h.cfg.MaxQueuedRuns, 0))
 			r.ConfigJSON = cfg
 			return err
 		}

@@ -27,9 +27,12 @@ type finisherAt interface {
 
 // pluginRunCreator is implemented by stores that insert a run, checking
 // its plugin and project and taking the plugin's default Config JSON, in
-// one statement: one round trip instead of three.
+// one statement: one round trip instead of three. A run stored queued is
+// refused (labelhub.TooManyQueuedRuns, nothing stored) when its plugin has
+// maxQueued runs of the organisation queued already, checked race-free by
+// the insert (maxQueued <= 0: no limit).
 type pluginRunCreator interface {
-	CreatePluginRun(ctx context.Context, r labelhub.Run, config *string, token string) (string, error)
+	CreatePluginRun(ctx context.Context, r labelhub.Run, config *string, token string, maxQueued int) (string, error)
 }
 
 // maxBatch bounds the writes committed together.

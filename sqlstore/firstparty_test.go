@@ -109,7 +109,7 @@ func TestFirstPartyPlugins(t *testing.T) {
 		newRun := func(org labelhub.Organization, user labelhub.User, proj labelhub.Project) labelhub.Run {
 			t.Helper()
 			r := labelhub.Run{ID: labelhub.NewID(), OrgID: org.ID, PluginID: id, ProjectID: proj.ID, RunBy: user.ID, CreatedAt: t0, Deadline: t0.Add(time.Minute)}
-			cfg, err := s.CreatePluginRun(ctx, r, nil, sqlstore.NewRunToken())
+			cfg, err := s.CreatePluginRun(ctx, r, nil, sqlstore.NewRunToken(), 0)
 			if err != nil || cfg != `{"level":1}` {
 				t.Fatalf("run in %s: config %q, %v", org.Name, cfg, err)
 			}
@@ -121,7 +121,7 @@ func TestFirstPartyPlugins(t *testing.T) {
 		}
 		runA, runB := newRun(orgA, adminA, projA), newRun(orgB, adminB, projB)
 		_, err = s.CreatePluginRun(ctx, labelhub.Run{ID: labelhub.NewID(), OrgID: orgB.ID, PluginID: id, ProjectID: projA.ID, RunBy: adminB.ID,
-			CreatedAt: t0, Deadline: t0.Add(time.Minute)}, nil, sqlstore.NewRunToken())
+			CreatedAt: t0, Deadline: t0.Add(time.Minute)}, nil, sqlstore.NewRunToken(), 0)
 		wantCode(t, err, labelhub.ECodeNotFound) // another organisation's project
 		_, err = s.GetRun(ctx, orgB.ID, runA.ID)
 		wantCode(t, err, labelhub.ECodeNotFound)

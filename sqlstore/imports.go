@@ -38,12 +38,58 @@ func scanImport(row interface{ Scan(...any) error }) (labelhub.Import, error) {
 
 // CreateImport implements labelhub.ImportStore.
 func (s *Store) CreateImport(ctx context.Context, im labelhub.Import) error {
+	return insertImport(ctx, s.db, im)
+}
+
+// Keys of PostgreSQL advisory locks (the first of the two int4 keys; the
+// second is hashtext of the id the lock is about). A hash collision only
+// makes two creators wait for each other.
+const (
+	lockImportsOfOrg   = 0x6c680001 // the active imports of an organisation
+	lockQueuedOfPlugin = 0x6c680002 // the queued runs of a plugin in an organisation
+)
+
+// CreateImportLimited is CreateImport refused, with nothing created, when
+// the organisation has maxActive imports queued or running already
+// (labelhub.TooManyImports); maxActive <= 0 means no limit.
+//
+// The count and the insert are one transaction that no other creator of
+// an import of the organisation can interleave with, so the limit holds
+// across replicas: on SQLite the transaction holds the database's write
+// lock from its start (BEGIN IMMEDIATE); on PostgreSQL it first takes a
+// transaction-scoped advisory lock of the organisation, so creators of
+// the same organisation go one after the other, and the count (a new
+// snapshot under READ COMMITTED, taken once the lock is held) sees every
+// import committed before.
+func (s *Store) CreateImportLimited(ctx context.Context, im labelhub.Import, maxActive int) error {
+	if maxActive <= 0 {
+		return s.CreateImport(ctx, im)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if s.postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, lockImportsOfOrg, im.OrgID); err != nil {
+				return err
+			}
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM imports WHERE org_id = $1 AND state IN ($2, $3)`,
+			im.OrgID, string(labelhub.ImportQueued), string(labelhub.ImportRunning)).Scan(&n); err != nil {
+			return err
+		}
+		if n >= maxActive {
+			return labelhub.TooManyImports(n)
+		}
+		return insertImport(ctx, tx, im)
+	})
+}
+
+func insertImport(ctx context.Context, q querier, im labelhub.Import) error {
 	opts, err := json.Marshal(im.Options)
 	if err != nil {
 		return err
 	}
 	t := micros(now())
-	_, err = s.db.ExecContext(ctx, `INSERT INTO imports (id, org_id, project_id, kind, state, options, spool, runner, created_by, created_at, updated_at, heartbeat_at, phase)
+	_, err = q.ExecContext(ctx, `INSERT INTO imports (id, org_id, project_id, kind, state, options, spool, runner, created_by, created_at, updated_at, heartbeat_at, phase)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		im.ID, im.OrgID, im.ProjectID, im.Kind, string(im.State), string(opts), im.Spool, im.Runner, im.CreatedBy, t, t, t, im.Phase)
 	return err

@@ -327,18 +327,51 @@ func createRun(ctx context.Context, q querier, r labelhub.Run, token string) err
 
 // CreatePluginRun is CreateRun for a run whose Config JSON is config, or
 // the plugin's default when config is nil; it returns that Config JSON.
-func (s *Store) CreatePluginRun(ctx context.Context, r labelhub.Run, config *string, token string) (string, error) {
-	return createPluginRun(ctx, s.db, r, config, token)
+// A run stored queued is refused with labelhub.TooManyQueuedRuns, nothing
+// stored, when the plugin has maxQueued runs of the organisation queued
+// already (maxQueued <= 0: no limit; see createPluginRun).
+func (s *Store) CreatePluginRun(ctx context.Context, r labelhub.Run, config *string, token string, maxQueued int) (string, error) {
+	if !s.postgres || maxQueued <= 0 || storedRunning(r) {
+		return createPluginRun(ctx, s.db, s.postgres, r, config, token, maxQueued)
+	}
+	var got string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		got, err = createPluginRun(ctx, tx, true, r, config, token, maxQueued)
+		return err
+	})
+	return got, err
 }
 
-func createPluginRun(ctx context.Context, q querier, r labelhub.Run, config *string, token string) (string, error) {
+// storedRunning says whether CreateRun and CreatePluginRun store r as
+// running (claimed already), not queued.
+func storedRunning(r labelhub.Run) bool {
+	return r.State == labelhub.RunRunning && r.InstanceID != ""
+}
+
+// createPluginRun inserts the run. When it is stored queued and maxQueued
+// is positive, the insert's own WHERE counts the queued runs of the plugin
+// in the organisation (at most maxQueued of them: the count stops there)
+// and inserts nothing at the limit. That is race-free: on SQLite the
+// statement runs under the database's write lock (and a batch holds it
+// from BEGIN IMMEDIATE); on PostgreSQL q must be a transaction, which
+// first takes an advisory lock of the plugin and organisation until it
+// ends, so that the insert's snapshot, taken once the lock is held, sees
+// every run another creator committed.
+func createPluginRun(ctx context.Context, q querier, postgres bool, r labelhub.Run, config *string, token string, maxQueued int) (string, error) {
+	limited := maxQueued > 0 && !storedRunning(r)
+	if limited && postgres {
+		if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, lockQueuedOfPlugin, r.OrgID+"/"+r.PluginID); err != nil {
+			return "", err
+		}
+	}
 	params := string(r.Params)
 	if params == "" || params == "null" {
 		params = "{}"
 	}
 	state, instance, attempts := labelhub.RunQueued, "", 0
 	var started sql.NullInt64
-	if r.State == labelhub.RunRunning && r.InstanceID != "" {
+	if storedRunning(r) {
 		state, instance, attempts = labelhub.RunRunning, r.InstanceID, max(r.Attempts, 1)
 		started = sql.NullInt64{Int64: micros(r.CreatedAt), Valid: true}
 		if r.StartedAt != nil {
@@ -349,18 +382,30 @@ func createPluginRun(ctx context.Context, q querier, r labelhub.Run, config *str
 	if config != nil {
 		cfg = sql.NullString{String: *config, Valid: true}
 	}
+	args := []any{r.ID, string(state), cfg, params, r.RunBy, hashSecret(token), micros(r.CreatedAt), micros(r.Deadline), instance, attempts, started,
+		r.OrgID, r.PluginID, r.ProjectID}
+	underLimit := ""
+	if limited {
+		underLimit = `
+		AND (SELECT count(*) FROM (SELECT 1 FROM plugin_runs q WHERE q.state = $15 AND q.plugin_id = $13 AND q.org_id = $12 LIMIT $16) n) < $16`
+		args = append(args, string(labelhub.RunQueued), maxQueued)
+	}
 	var got string
 	err := q.QueryRowContext(ctx, `INSERT INTO plugin_runs (id, org_id, plugin_id, project_id, state, config_json, params, run_by, token_hash,
 		created_at, updated_at, deadline, instance_id, attempts, started_at)
 		SELECT $1, pr.org_id, p.id, pr.id, $2, COALESCE($3, p.default_config), $4, $5, $6, $7, $7, $8, $9, $10, $11
-		FROM plugins p, projects pr WHERE (p.org_id = $12 OR p.builtin <> '') AND p.id = $13 AND pr.org_id = $12 AND pr.id = $14
-		RETURNING config_json`,
-		r.ID, string(state), cfg, params, r.RunBy, hashSecret(token), micros(r.CreatedAt), micros(r.Deadline), instance, attempts, started,
-		r.OrgID, r.PluginID, r.ProjectID).Scan(&got)
+		FROM plugins p, projects pr WHERE (p.org_id = $12 OR p.builtin <> '') AND p.id = $13 AND pr.org_id = $12 AND pr.id = $14`+underLimit+`
+		RETURNING config_json`, args...).Scan(&got)
 	if err == sql.ErrNoRows {
 		var one int
 		if err := q.QueryRowContext(ctx, `SELECT 1 FROM plugins WHERE (org_id = $1 OR builtin <> '') AND id = $2`, r.OrgID, r.PluginID).Scan(&one); err != nil {
 			return "", notFound(err, "plugin")
+		}
+		if err := q.QueryRowContext(ctx, `SELECT 1 FROM projects WHERE org_id = $1 AND id = $2`, r.OrgID, r.ProjectID).Scan(&one); err != nil {
+			return "", notFound(err, "project")
+		}
+		if limited {
+			return "", labelhub.TooManyQueuedRuns(r.PluginID, queuedRuns(ctx, q, r.OrgID, r.PluginID))
 		}
 		return "", labelhub.NotFound("project")
 	}
@@ -807,8 +852,17 @@ func (b *batchStore) GetPlugin(ctx context.Context, orgID, id string) (labelhub.
 // CreatePluginRun stores a new run of plugin r.PluginID in one statement
 // (the plugin and the project are checked by the insert itself) and
 // returns its Config JSON: config when not nil, else the plugin's default.
-func (b *batchStore) CreatePluginRun(ctx context.Context, r labelhub.Run, config *string, token string) (string, error) {
-	return createPluginRun(ctx, b.q, r, config, token)
+func (b *batchStore) CreatePluginRun(ctx context.Context, r labelhub.Run, config *string, token string, maxQueued int) (string, error) {
+	return createPluginRun(ctx, b.q, b.postgres, r, config, token, maxQueued)
+}
+
+// queuedRuns counts the queued runs of a plugin in an organisation, for
+// the message of TooManyQueuedRuns.
+func queuedRuns(ctx context.Context, q querier, orgID, pluginID string) int {
+	var n int
+	_ = q.QueryRowContext(ctx, `SELECT count(*) FROM plugin_runs WHERE state = $1 AND plugin_id = $2 AND org_id = $3`,
+		string(labelhub.RunQueued), pluginID, orgID).Scan(&n)
+	return n
 }
 
 func (b *batchStore) CreateRun(ctx context.Context, r labelhub.Run, token string) error {

@@ -263,7 +263,7 @@ func TestRunBatch(t *testing.T) {
 			want   string
 		}{{nil, `{"d":1}`}, {ptr(`{"d":2}`), `{"d":2}`}, {ptr(""), ""}} {
 			r := mk()
-			got, err := s.CreatePluginRun(ctx, r, tc.config, sqlstore.NewRunToken())
+			got, err := s.CreatePluginRun(ctx, r, tc.config, sqlstore.NewRunToken(), 0)
 			stored, _ := s.GetRun(ctx, org.ID, r.ID)
 			if err != nil || got != tc.want || stored.ConfigJSON != tc.want || stored.State != labelhub.RunQueued {
 				t.Fatalf("CreatePluginRun(%v) = %q, %v; stored %+v", tc.config, got, err, stored)
@@ -271,13 +271,13 @@ func TestRunBatch(t *testing.T) {
 		}
 		other := mk()
 		other.PluginID = labelhub.NewID()
-		_, err = s.CreatePluginRun(ctx, other, nil, sqlstore.NewRunToken())
+		_, err = s.CreatePluginRun(ctx, other, nil, sqlstore.NewRunToken(), 0)
 		if labelhub.ErrorCode(err) != labelhub.ECodeNotFound || !strings.Contains(err.Error(), "plugin") {
 			t.Fatalf("unknown plugin: %v", err)
 		}
 		other = mk()
 		other.ProjectID = labelhub.NewID()
-		_, err = s.CreatePluginRun(ctx, other, nil, sqlstore.NewRunToken())
+		_, err = s.CreatePluginRun(ctx, other, nil, sqlstore.NewRunToken(), 0)
 		if labelhub.ErrorCode(err) != labelhub.ECodeNotFound || !strings.Contains(err.Error(), "project") {
 			t.Fatalf("unknown project: %v", err)
 		}

@@ -52,6 +52,8 @@ type serveOptions struct {
 	artifactTTL               time.Duration
 	firstParty                bool
 	firstPartyConcurrency     int
+	importMaxPerOrg           int
+	pluginMaxQueuedRuns       int
 }
 
 func serveCommand() *cobra.Command {
@@ -111,6 +113,17 @@ replicas must share one key: set LABELHUB_SECRET_KEY on each.`,
 	batch, _ := strconv.Atoi(envDefault("LABELHUB_IMPORT_BATCH_SIZE", "2000"))
 	f.IntVar(&o.importBatchSize, "import-batch-size", batch, "items per import transaction")
 	importLimitFlags(f, &o.importLimits)
+	intFlag := func(v *int, name, env string, def int, help string) {
+		n, err := strconv.Atoi(envDefault(env, strconv.Itoa(def)))
+		if err != nil {
+			n = def
+		}
+		f.IntVar(v, name, n, help+" ("+env+")")
+	}
+	intFlag(&o.importMaxPerOrg, "import-max-concurrent-per-org", "LABELHUB_IMPORT_MAX_CONCURRENT_PER_ORG", imports.DefaultMaxConcurrentPerOrg,
+		"imports of one organisation queued or running at once, on all replicas; one more is refused with 429 (0: no limit)")
+	intFlag(&o.pluginMaxQueuedRuns, "plugin-max-queued-runs", "LABELHUB_PLUGIN_MAX_QUEUED_RUNS", pluginhub.DefaultMaxQueuedRuns,
+		"queued runs of one plugin in one organisation, on all replicas; one more is refused with 429 (0: no limit)")
 	probeWorkers, err := strconv.Atoi(envDefault("LABELHUB_PROBE_WORKERS", strconv.Itoa(assetmeta.DefaultWorkers)))
 	if err != nil {
 		probeWorkers = assetmeta.DefaultWorkers
@@ -201,11 +214,12 @@ func serve(ctx context.Context, o serveOptions) error {
 	}
 	runner := imports.New(imports.Config{Store: importStore, SpoolDir: filepath.Join(o.data, "imports"), Logger: log,
 		Integrations: httpapi.StorageIntegrations(storages), StaleAfter: o.importStaleAfter, BatchSize: o.importBatchSize,
-		Limits: o.importLimits, Buckets: storages.Bucket})
+		Limits: o.importLimits, Buckets: storages.Bucket, MaxConcurrentPerOrg: unlimitedIfZero(o.importMaxPerOrg)})
 	defer runner.Close()
 	go runner.Watch(ctx)
 	plugins := pluginhub.New(pluginhub.Config{Store: store, Logger: log, NewToken: sqlstore.NewRunToken,
-		QueueTimeout: o.pluginQueueTimeout, RunTimeout: o.pluginRunTimeout, SocketIOConcurrency: o.socketIOConcurrency})
+		QueueTimeout: o.pluginQueueTimeout, RunTimeout: o.pluginRunTimeout, SocketIOConcurrency: o.socketIOConcurrency,
+		MaxQueuedRuns: unlimitedIfZero(o.pluginMaxQueuedRuns)})
 	defer plugins.Close()
 	ui, err := web.New(web.Config{Store: store, Logger: log, SecureCookies: o.secureCookies, Storage: storages, Imports: runner, Plugins: plugins})
 	if err != nil {
@@ -286,6 +300,16 @@ func bootstrap(ctx context.Context, store *sqlstore.Store, o serveOptions, log *
 	}
 	log.Info("created the first organisation and its admin", "email", admin.Email, "apiKeyFile", keyPath, "passwordFile", pwPath)
 	return nil
+}
+
+// unlimitedIfZero maps a limit flag, where 0 means no limit, to the
+// packages' configs, where 0 means the default and a negative value no
+// limit.
+func unlimitedIfZero(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {
