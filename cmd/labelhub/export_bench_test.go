@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/bench/floor"
 	"github.com/labelhub/labelhub/importer"
 	"github.com/labelhub/labelhub/storage/assetref"
 )
@@ -46,7 +47,11 @@ func benchAnswer(userID string) string {
 // LABELHUB_BENCH_DB=postgres runs it on PostgreSQL (testservers.Postgres);
 // LABELHUB_BENCH_EXPORT_FORMAT=json exports the JSON array instead;
 // LABELHUB_BENCH_EXPORT_REPEAT=3 exports each project three times (the
-// peak memory is then that of all the runs).
+// peak memory is then that of all the runs). After each size it imports
+// the same number of generated rows into the floor's tables on the same
+// kind of database, runs the floor (bench/floor.ExportSQLite or
+// ExportPostgres) as many times and prints the fastest of each side and
+// their ratio (docs/performance.md).
 func TestExportThroughput(t *testing.T) {
 	sizes := os.Getenv("LABELHUB_BENCH_EXPORT")
 	if sizes == "" {
@@ -92,15 +97,50 @@ func TestExportThroughput(t *testing.T) {
 			fillAnswers(t, driver, dsn, project.ID, me.User.ID)
 			t.Logf("%s: answered %d tasks in the database in %v", db, n, time.Since(fillStart).Round(time.Millisecond))
 		})
+		var fastest time.Duration
 		for range repeat {
-			exportOnce(t, hub.hubProcess, key, project.ID, format, db, n)
+			if el := exportOnce(t, hub.hubProcess, key, project.ID, format, db, n); fastest == 0 || el < fastest {
+				fastest = el
+			}
 		}
+		// The floor: the same number of rows in its own tables on the
+		// same kind of database, exported as often (the fastest counts).
+		_, where := floorImport(t, db, n)
+		var fl floor.Result
+		for range repeat {
+			r := floorExport(t, db, where, n)
+			if fl.Duration == 0 || r.Duration < fl.Duration {
+				fl = r
+			}
+		}
+		logVersusFloor(t, db, "export", "tasks", n, fastest, fl)
 	}
 }
 
-// exportOnce GETs the export of a project of n tasks and prints its
-// figures.
-func exportOnce(t *testing.T, hub *hubProcess, key, projectID, format, db string, n int) {
+// floorExport runs the floor of the export (bench/floor.ExportSQLite or
+// ExportPostgres) on the rows floorImport left at where, writing to
+// io.Discard.
+func floorExport(t *testing.T, db, where string, n int) floor.Result {
+	t.Helper()
+	var res floor.Result
+	var err error
+	if db == "postgres" {
+		res, err = floor.ExportPostgres(context.Background(), where, io.Discard)
+	} else {
+		res, err = floor.ExportSQLite(context.Background(), where, io.Discard)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Items != int64(n) {
+		t.Fatalf("floor exported %d tasks, want %d", res.Items, n)
+	}
+	return res
+}
+
+// exportOnce GETs the export of a project of n tasks, prints its figures
+// and returns how long it took.
+func exportOnce(t *testing.T, hub *hubProcess, key, projectID, format, db string, n int) time.Duration {
 	req, _ := http.NewRequest("GET", hub.url+"/api/v1/projects/"+projectID+"/export?format="+format, nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	cpu0 := processCPU(t, hub.cmd.Process.Pid)
@@ -147,6 +187,7 @@ func exportOnce(t *testing.T, hub *hubProcess, key, projectID, format, db string
 		"hub CPU time %v (%.1f µs a task; machine load %s)",
 		db, format, n, float64(size)/1e6, el.Round(time.Millisecond), float64(n)/el.Seconds(), float64(size)/1e6/el.Seconds(),
 		ttfb.Round(time.Microsecond), hwm, cpu, float64(cpu.Microseconds())/float64(n), loadAverage())
+	return el
 }
 
 // processCPU returns the CPU time (user and system) a process has used,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/bench/floor"
 	"github.com/labelhub/labelhub/importer"
 	"github.com/labelhub/labelhub/storage/assetref"
 	"github.com/labelhub/labelhub/testservers"
@@ -24,6 +26,9 @@ import (
 //	LABELHUB_BENCH_IMPORT=100000,1000000 go test ./cmd/labelhub -run ImportThroughput -v -timeout 30m
 //
 // LABELHUB_BENCH_DB=postgres runs it on PostgreSQL (testservers.Postgres).
+// After each size it runs the floor (bench/floor.ImportSQLite or
+// ImportPostgres) on the same generated file and prints both and their
+// ratio (docs/performance.md).
 func TestImportThroughput(t *testing.T) {
 	sizes := os.Getenv("LABELHUB_BENCH_IMPORT")
 	if sizes == "" {
@@ -53,7 +58,48 @@ func TestImportThroughput(t *testing.T) {
 		hwm := peakMemory(hub.cmd.Process.Pid)
 		t.Logf("%s: %d assets (%d bytes) in %v: %.0f assets/s; hub peak memory (VmHWM) %s",
 			db, n, im.Bytes, el.Round(time.Millisecond), float64(n)/el.Seconds(), hwm)
+		fl, _ := floorImport(t, db, n)
+		logVersusFloor(t, db, "import", "assets", n, el, fl)
 	}
+}
+
+// floorImport runs the floor of the import (bench/floor) on the same
+// generated file and the same kind of database: a fresh SQLite file, or a
+// fresh PostgreSQL schema. It returns the floor's result and where its
+// rows are (a path or a DSN).
+func floorImport(t *testing.T, db string, n int) (floor.Result, string) {
+	t.Helper()
+	g, err := importer.NewGenerator(n, importer.FormNDJSON, assetref.Integration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res floor.Result
+	var where string
+	if db == "postgres" {
+		where = testservers.Postgres(t)
+		res, err = floor.ImportPostgres(context.Background(), where, g)
+	} else {
+		where = filepath.Join(t.TempDir(), "floor.db")
+		res, err = floor.ImportSQLite(context.Background(), where, g)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Items != int64(n) {
+		t.Fatalf("floor imported %d items, want %d", res.Items, n)
+	}
+	return res, where
+}
+
+// logVersusFloor prints labelhub's figure next to the floor's, measured in
+// the same run: "labelhub X/s, floor Y/s, ratio Z (labelhub time / floor
+// time)", with the machine's load, for scripts/bench to collect.
+func logVersusFloor(t *testing.T, db, job, unit string, n int, hub time.Duration, fl floor.Result) {
+	t.Helper()
+	t.Logf("versus floor: %s %s %d %s: labelhub %.0f %s/s, floor %.0f %s/s, ratio %.2f (labelhub time / floor time); "+
+		"labelhub %v, floor %v (%.1f MB); load %s",
+		db, job, n, unit, float64(n)/hub.Seconds(), unit, fl.PerSecond(), unit, hub.Seconds()/fl.Duration.Seconds(),
+		hub.Round(time.Millisecond), fl.Duration.Round(time.Millisecond), float64(fl.Bytes)/1e6, loadAverage())
 }
 
 // peakMemory is a process's peak resident memory (VmHWM of
