@@ -8,7 +8,7 @@
 // one importer.NewGenerator makes) with encoding/json.Decoder into a
 // three-field struct and insert one asset row and one task row per item,
 // 2000 items a transaction: prepared multi-row INSERTs on SQLite (WAL,
-// synchronous=NORMAL, the hub's pragmas), COPY (pgx CopyFrom) on
+// synchronous=NORMAL, the hub's pragmas), COPY (pgx CopyFrom, then ANALYZE) on
 // PostgreSQL. The tables are the floor's own, with the columns and indexes
 // of labelhub's assets and tasks that an import and an export need: assets
 // (id, project, external_id, data, metadata) indexed on (project, id) and
