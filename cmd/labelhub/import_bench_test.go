@@ -59,7 +59,7 @@ func TestImportThroughput(t *testing.T) {
 		t.Logf("%s: %d assets (%d bytes) in %v: %.0f assets/s; hub peak memory (VmHWM) %s",
 			db, n, im.Bytes, el.Round(time.Millisecond), float64(n)/el.Seconds(), hwm)
 		fl, _ := floorImport(t, db, n)
-		logVersusFloor(t, db, "import", "assets", n, el, fl)
+		logVersusFloor(t, db, "import", "assets", n, el, im.Bytes, fl)
 	}
 }
 
@@ -93,13 +93,14 @@ func floorImport(t *testing.T, db string, n int) (floor.Result, string) {
 
 // logVersusFloor prints labelhub's figure next to the floor's, measured in
 // the same run: "labelhub X/s, floor Y/s, ratio Z (labelhub time / floor
-// time)", with the machine's load, for scripts/bench to collect.
-func logVersusFloor(t *testing.T, db, job, unit string, n int, hub time.Duration, fl floor.Result) {
+// time)", with the bytes each side read or wrote and the machine's load,
+// for scripts/bench to collect.
+func logVersusFloor(t *testing.T, db, job, unit string, n int, hub time.Duration, hubBytes int64, fl floor.Result) {
 	t.Helper()
 	t.Logf("versus floor: %s %s %d %s: labelhub %.0f %s/s, floor %.0f %s/s, ratio %.2f (labelhub time / floor time); "+
-		"labelhub %v, floor %v (%.1f MB); load %s",
+		"labelhub %v (%.1f MB), floor %v (%.1f MB); load %s",
 		db, job, n, unit, float64(n)/hub.Seconds(), unit, fl.PerSecond(), unit, hub.Seconds()/fl.Duration.Seconds(),
-		hub.Round(time.Millisecond), fl.Duration.Round(time.Millisecond), float64(fl.Bytes)/1e6, loadAverage())
+		hub.Round(time.Millisecond), float64(hubBytes)/1e6, fl.Duration.Round(time.Millisecond), float64(fl.Bytes)/1e6, loadAverage())
 }
 
 // peakMemory is a process's peak resident memory (VmHWM of
