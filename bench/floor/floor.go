@@ -1,6 +1,7 @@
 package floor
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -114,6 +115,80 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Answer is what the floor's import gives every task besides its asset:
+// a stored answer (JSON text, the object of the task's tools,
+// classifications and relations) by a user, and History history entries
+// that carry the same answer. The zero Answer leaves the tasks unanswered
+// (an empty answer, no history), as an import does.
+type Answer struct {
+	Text    string
+	UserID  string
+	History int
+}
+
+// historyDuration is the time (ms) of each history entry the floor writes.
+const historyDuration = 8217
+
+// span is a part of a page's arena.
+type span struct{ off, end int }
+
+// exportTask is a task of an export page as read, with its asset; its
+// history entries are the page's hist[h0:h1].
+type exportTask struct {
+	taskID, stage, updatedBy, answer    span
+	assetID, externalID, data, metadata span
+	updatedAt, totalDuration            int64
+	h0, h1                              int
+}
+
+// exportHist is a history entry as read.
+type exportHist struct {
+	taskID, stageID, stageName, completedBy, answer span
+	duration, completedAt                           int64
+}
+
+// pageRows is a page of an export: the text of its rows in one arena,
+// reused from page to page.
+type pageRows struct {
+	arena []byte
+	tasks []exportTask
+	hist  []exportHist
+}
+
+func (p *pageRows) reset() {
+	p.arena, p.tasks, p.hist = p.arena[:0], p.tasks[:0], p.hist[:0]
+}
+
+func (p *pageRows) keep(b []byte) span {
+	s := span{len(p.arena), len(p.arena) + len(b)}
+	p.arena = append(p.arena, b...)
+	return s
+}
+
+func (p *pageRows) text(s span) []byte { return p.arena[s.off:s.end] }
+
+// attach gives each task its history entries: both are in task id order.
+func (p *pageRows) attach() {
+	j := 0
+	for i := range p.hist {
+		id := p.text(p.hist[i].taskID)
+		for j < len(p.tasks) && string(p.text(p.tasks[j].taskID)) < string(id) {
+			j++
+		}
+		if j == len(p.tasks) {
+			return
+		}
+		t := &p.tasks[j]
+		if string(p.text(t.taskID)) != string(id) {
+			continue
+		}
+		if t.h1 == 0 {
+			t.h0 = i
+		}
+		t.h1 = i + 1
+	}
+}
+
 // lineWriter appends export lines into a buffer and writes it to w in
 // chunks of about 64 KiB.
 type lineWriter struct {
@@ -126,30 +201,92 @@ func newLineWriter(w io.Writer) *lineWriter {
 	return &lineWriter{w: w, buf: make([]byte, 0, 80<<10)}
 }
 
-// line appends one export line; metadata is stored JSON text, written as
-// is (left out when empty).
-func (lw *lineWriter) line(taskID, stage, assetID, externalID, data, metadata []byte) error {
+// page appends the export lines of a page's tasks.
+func (lw *lineWriter) page(p *pageRows) error {
+	for i := range p.tasks {
+		if err := lw.line(p, &p.tasks[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// line appends the export line of one task: its asset's fields, the task's,
+// its stored answer and those of its history entries copied as they are
+// (their fields spliced into the task's object, formats.md §3), metadata
+// left out when empty.
+func (lw *lineWriter) line(p *pageRows, t *exportTask) error {
 	b := lw.buf
 	b = append(b, `{"asset":`...)
-	b = appendString(b, data)
+	b = appendString(b, p.text(t.data))
 	b = append(b, `,"assetId":`...)
-	b = appendString(b, assetID)
+	b = appendString(b, p.text(t.assetID))
 	b = append(b, `,"externalId":`...)
-	b = appendString(b, externalID)
-	if len(metadata) > 0 {
+	b = appendString(b, p.text(t.externalID))
+	if meta := p.text(t.metadata); len(meta) > 0 {
 		b = append(b, `,"metadata":`...)
-		b = append(b, metadata...)
+		b = append(b, meta...)
 	}
 	b = append(b, `,"task":{"taskId":`...)
-	b = appendString(b, taskID)
+	b = appendString(b, p.text(t.taskID))
 	b = append(b, `,"stageId":`...)
-	b = appendString(b, stage)
+	b = appendString(b, p.text(t.stage))
+	b = append(b, `,"updatedAt":`...)
+	b = appendTime(b, t.updatedAt)
+	b = append(b, `,"updatedBy":`...)
+	b = appendString(b, p.text(t.updatedBy))
+	b = appendAnswer(b, p.text(t.answer))
+	b = append(b, `,"stageHistory":[`...)
+	for j := t.h0; j < t.h1; j++ {
+		h := &p.hist[j]
+		if j > t.h0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"stage":`...)
+		b = appendString(b, p.text(h.stageName))
+		b = append(b, `,"stageId":`...)
+		b = appendString(b, p.text(h.stageID))
+		b = append(b, `,"duration":`...)
+		b = strconv.AppendInt(b, h.duration, 10)
+		b = append(b, `,"completedAt":`...)
+		b = appendTime(b, h.completedAt)
+		b = append(b, `,"completedBy":`...)
+		b = appendString(b, p.text(h.completedBy))
+		b = appendAnswer(b, p.text(h.answer))
+		b = append(b, '}')
+	}
+	b = append(b, `],"totalDuration":`...)
+	b = strconv.AppendInt(b, t.totalDuration, 10)
 	b = append(b, "}}\n"...)
 	lw.buf = b
 	if len(b) >= 64<<10 {
 		return lw.flush()
 	}
 	return nil
+}
+
+// appendAnswer appends ',' and the fields of a stored answer (the text
+// inside its braces, as stored); an empty answer is the empty lists.
+func appendAnswer(b, answer []byte) []byte {
+	inner := bytes.TrimSpace(answer)
+	if len(inner) >= 2 && inner[0] == '{' && inner[len(inner)-1] == '}' {
+		inner = bytes.TrimSpace(inner[1 : len(inner)-1])
+	} else {
+		inner = nil
+	}
+	if len(inner) == 0 {
+		return append(b, `,"tools":[],"classifications":[],"relations":[]`...)
+	}
+	b = append(b, ',')
+	return append(b, inner...)
+}
+
+// appendTime appends a time stored in microseconds as a JSON string
+// (RFC 3339, UTC).
+func appendTime(b []byte, micros int64) []byte {
+	b = append(b, '"')
+	b = time.UnixMicro(micros).UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
 }
 
 func (lw *lineWriter) flush() error {

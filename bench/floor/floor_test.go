@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/labelhub/labelhub/bench/floor"
 	"github.com/labelhub/labelhub/importer"
@@ -32,6 +33,23 @@ func generated(t *testing.T, n int) *importer.Generator {
 	return g
 }
 
+// answer is the floor tests' stored answer: the fields of an answer, with
+// text that needs escaping.
+var answer = floor.Answer{
+	Text: `{"tools":[{"objectId":"o1","schemaId":"car","title":"Car \"1\"","bounding-box":{"x":10,"y":20,"width":50,"height":40},"createdBy":"u1"}],` +
+		`"classifications":[{"tool":"radio","schemaId":"color","objectId":"o2","title":"Color","answer":"Rot\u00e9"}],"relations":[]}`,
+	UserID:  "u1",
+	History: 2,
+}
+
+// exportAnswer is the answer fields of a task or history entry of an
+// export line.
+type exportAnswer struct {
+	Tools           json.RawMessage `json:"tools"`
+	Classifications json.RawMessage `json:"classifications"`
+	Relations       json.RawMessage `json:"relations"`
+}
+
 // exportLine is an export line as the floor writes it.
 type exportLine struct {
 	Asset      string          `json:"asset"`
@@ -39,14 +57,27 @@ type exportLine struct {
 	ExternalID string          `json:"externalId"`
 	Metadata   json.RawMessage `json:"metadata"`
 	Task       struct {
-		TaskID  string `json:"taskId"`
-		StageID string `json:"stageId"`
+		TaskID        string    `json:"taskId"`
+		StageID       string    `json:"stageId"`
+		UpdatedAt     time.Time `json:"updatedAt"`
+		UpdatedBy     string    `json:"updatedBy"`
+		TotalDuration int64     `json:"totalDuration"`
+		exportAnswer
+		StageHistory []struct {
+			Stage       string    `json:"stage"`
+			StageID     string    `json:"stageId"`
+			Duration    int64     `json:"duration"`
+			CompletedAt time.Time `json:"completedAt"`
+			CompletedBy string    `json:"completedBy"`
+			exportAnswer
+		} `json:"stageHistory"`
 	} `json:"task"`
 }
 
 // checkExport checks that out has n lines that decode, in task id order,
-// with the generator's external ids and metadata.
-func checkExport(t *testing.T, out []byte, n int) {
+// with the generator's external ids and metadata, and a's answer (copied
+// as stored) and history entries.
+func checkExport(t *testing.T, out []byte, n int, a floor.Answer) {
 	t.Helper()
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(nil, 1<<20)
@@ -63,6 +94,19 @@ func checkExport(t *testing.T, out []byte, n int) {
 		if want := fmt.Sprintf("img-%d.jpg", i); l.ExternalID != want || l.Task.StageID != floor.Stage || l.AssetID == "" || l.Asset == "" {
 			t.Fatalf("line %d: %s (want externalId %s)", i+1, sc.Bytes(), want)
 		}
+		if l.Task.UpdatedAt.IsZero() || l.Task.UpdatedBy != a.UserID || !sameAnswer(l.Task.exportAnswer, a.Text) ||
+			len(l.Task.StageHistory) != a.History {
+			t.Fatalf("line %d: task %s", i+1, sc.Bytes())
+		}
+		for _, h := range l.Task.StageHistory {
+			if h.StageID != floor.Stage || h.Stage == "" || h.Duration == 0 || h.CompletedAt.IsZero() ||
+				h.CompletedBy != a.UserID || !sameAnswer(h.exportAnswer, a.Text) {
+				t.Fatalf("line %d: history %s", i+1, sc.Bytes())
+			}
+		}
+		if l.Task.TotalDuration != l.Task.StageHistory[0].Duration*int64(a.History) {
+			t.Fatalf("line %d: totalDuration %d", i+1, l.Task.TotalDuration)
+		}
 		var meta struct{ Width, Height int }
 		if err := json.Unmarshal(l.Metadata, &meta); err != nil || meta.Width == 0 || meta.Height == 0 {
 			t.Fatalf("line %d: metadata %s (%v)", i+1, l.Metadata, err)
@@ -77,6 +121,17 @@ func checkExport(t *testing.T, out []byte, n int) {
 	}
 }
 
+// sameAnswer says whether got has the fields of the stored answer text,
+// byte for byte.
+func sameAnswer(got exportAnswer, text string) bool {
+	var want exportAnswer
+	if err := json.Unmarshal([]byte(text), &want); err != nil {
+		panic(err)
+	}
+	return bytes.Equal(got.Tools, want.Tools) && bytes.Equal(got.Classifications, want.Classifications) &&
+		bytes.Equal(got.Relations, want.Relations)
+}
+
 // n is more than one transaction and one export page, and not a multiple
 // of either (nor of the rows of one SQLite INSERT).
 const n = 4321
@@ -84,7 +139,7 @@ const n = 4321
 func TestSQLite(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "floor.db")
-	res, err := floor.ImportSQLite(ctx, path, generated(t, n))
+	res, err := floor.ImportSQLite(ctx, path, generated(t, n), answer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,14 +154,14 @@ func TestSQLite(t *testing.T) {
 	if ex.Items != n || ex.Bytes != int64(out.Len()) {
 		t.Fatalf("export: %+v, %d bytes written", ex, out.Len())
 	}
-	checkExport(t, out.Bytes(), n)
+	checkExport(t, out.Bytes(), n, answer)
 	t.Logf("sqlite: import %v; export %v", res, ex)
 }
 
 func TestPostgres(t *testing.T) {
 	ctx := context.Background()
 	dsn := testservers.Postgres(t)
-	res, err := floor.ImportPostgres(ctx, dsn, generated(t, n))
+	res, err := floor.ImportPostgres(ctx, dsn, generated(t, n), answer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +176,7 @@ func TestPostgres(t *testing.T) {
 	if ex.Items != n || ex.Bytes != int64(out.Len()) {
 		t.Fatalf("export: %+v, %d bytes written", ex, out.Len())
 	}
-	checkExport(t, out.Bytes(), n)
+	checkExport(t, out.Bytes(), n, answer)
 	t.Logf("postgres: import %v; export %v", res, ex)
 }
 
@@ -145,7 +200,7 @@ func TestListS3(t *testing.T) {
 func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 	for _, s := range []string{"", "plain", `q"uote\back`, "tab\tnl\ncr\r\x00\x1f", "é ü 日本", "bad\xffutf8", "\u2028"} {
 		var out bytes.Buffer
-		if _, err := floor.ExportLineForTest(&out, s); err != nil {
+		if _, err := floor.ExportLineForTest(&out, s, ""); err != nil {
 			t.Fatal(err)
 		}
 		var back struct {
@@ -160,6 +215,22 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		}
 		if back.Asset != want {
 			t.Fatalf("%q came back as %q", s, back.Asset)
+		}
+	}
+}
+
+func TestEmptyAnswerIsEmptyLists(t *testing.T) {
+	for _, text := range []string{"", "{}", " { } "} {
+		var out bytes.Buffer
+		if _, err := floor.ExportLineForTest(&out, "x", text); err != nil {
+			t.Fatal(err)
+		}
+		var l exportLine
+		if err := json.Unmarshal(out.Bytes(), &l); err != nil {
+			t.Fatalf("%q: %v: %s", text, err, out.Bytes())
+		}
+		if string(l.Task.Tools) != "[]" || string(l.Task.Classifications) != "[]" || string(l.Task.Relations) != "[]" || l.Task.StageHistory == nil {
+			t.Fatalf("%q: %s", text, out.Bytes())
 		}
 	}
 }

@@ -2,11 +2,14 @@ package floor
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // postgresSchema is sqliteSchema for PostgreSQL.
@@ -28,9 +31,10 @@ func openPostgres(ctx context.Context, dsn string) (*pgx.Conn, error) {
 
 // ImportPostgres imports the NDJSON import file r into the PostgreSQL
 // database at dsn (the floor's tables in its search_path, created if need
-// be): one asset and one task a line, 2000 lines a transaction, each
-// table's rows sent with COPY, then ANALYZE of both tables.
-func ImportPostgres(ctx context.Context, dsn string, r io.Reader) (Result, error) {
+// be): one asset and one task a line, with a's answer and history rows,
+// 2000 lines a transaction, each table's rows sent with COPY, then ANALYZE
+// of the tables.
+func ImportPostgres(ctx context.Context, dsn string, r io.Reader, a Answer) (Result, error) {
 	start := time.Now()
 	conn, err := openPostgres(ctx, dsn)
 	if err != nil {
@@ -41,8 +45,10 @@ func ImportPostgres(ctx context.Context, dsn string, r io.Reader) (Result, error
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM assets").Scan(&first); err != nil {
 		return Result{}, err
 	}
+	now := time.Now().UnixMicro()
 	dec := newDecoder(r, first)
 	rows := make([]row, 0, importBatch)
+	vals := make([]any, 0, max(len(taskCols), a.History*len(histCols)))
 	var items int64
 	for {
 		if rows, err = dec.batch(rows); err != nil {
@@ -68,9 +74,23 @@ func ImportPostgres(ctx context.Context, dsn string, r io.Reader) (Result, error
 				if j == len(rows) {
 					return nil, nil
 				}
-				r := rows[j]
+				r := &rows[j]
 				j++
-				return []any{r.taskID, Project, r.assetID, Stage}, nil
+				return taskValues(vals[:0], r, a, now), nil
+			}))
+			if err != nil || a.History == 0 {
+				return err
+			}
+			// One history row at a time: k counts them.
+			k := 0
+			_, err = tx.CopyFrom(ctx, pgx.Identifier{"task_history"}, histCols, pgx.CopyFromFunc(func() ([]any, error) {
+				if k == len(rows)*a.History {
+					return nil, nil
+				}
+				r := &rows[k/a.History]
+				seq := k % a.History
+				k++
+				return append(vals[:0], r.taskID, int64(seq+1), Stage, stageName, int64(historyDuration), now, a.UserID, a.Text), nil
 			}))
 			return err
 		})
@@ -82,15 +102,16 @@ func ImportPostgres(ctx context.Context, dsn string, r io.Reader) (Result, error
 	// Statistics for the planner, as the hub's store writes them after bulk
 	// writes (sqlstore/stats.go): without them an export page's query is
 	// planned as if the tables were empty and sorts every remaining task.
-	if _, err := conn.Exec(ctx, "ANALYZE assets, tasks"); err != nil {
+	if _, err := conn.Exec(ctx, "ANALYZE assets, tasks, task_history"); err != nil {
 		return Result{}, fmt.Errorf("floor: analyze: %w", err)
 	}
 	return Result{Items: items, Bytes: dec.cr.n, Duration: time.Since(start)}, nil
 }
 
 // ExportPostgres writes every task of the PostgreSQL database at dsn
-// (filled by ImportPostgres) to w as NDJSON, one line a task, reading
-// pages of 1000 tasks by keyset.
+// (filled by ImportPostgres) to w as NDJSON, one line a task with its
+// answer and history, reading pages of 1000 tasks by keyset and the
+// history of each page in one query.
 func ExportPostgres(ctx context.Context, dsn string, w io.Writer) (Result, error) {
 	start := time.Now()
 	conn, err := openPostgres(ctx, dsn)
@@ -99,27 +120,20 @@ func ExportPostgres(ctx context.Context, dsn string, w io.Writer) (Result, error
 	}
 	defer conn.Close(context.Background())
 	lw := newLineWriter(w)
+	p := &pageRows{}
 	var items int64
 	var last []byte
 	for {
-		rows, err := conn.Query(ctx, exportQuery, Project, string(last), exportPage)
-		if err != nil {
+		p.reset()
+		if err := postgresPage(ctx, conn, string(last), p); err != nil {
 			return Result{}, err
 		}
-		n := 0
-		for rows.Next() {
-			// The text columns' bytes, valid until the next row.
-			v := rows.RawValues()
-			if err := lw.line(v[0], v[1], v[2], v[3], v[4], v[5]); err != nil {
-				rows.Close()
-				return Result{}, err
-			}
-			last = append(last[:0], v[0]...)
-			n++
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := lw.page(p); err != nil {
 			return Result{}, err
+		}
+		n := len(p.tasks)
+		if n > 0 {
+			last = append(last[:0], p.text(p.tasks[n-1].taskID)...)
 		}
 		items += int64(n)
 		if n < exportPage {
@@ -130,4 +144,55 @@ func ExportPostgres(ctx context.Context, dsn string, w io.Writer) (Result, error
 		return Result{}, err
 	}
 	return Result{Items: items, Bytes: lw.n, Duration: time.Since(start)}, nil
+}
+
+// postgresPage reads the page of tasks after last, then their history,
+// keeping the columns' bytes as sent (text, or 8 bytes for a BIGINT in
+// binary format).
+func postgresPage(ctx context.Context, conn *pgx.Conn, last string, p *pageRows) error {
+	rows, err := conn.Query(ctx, exportQuery, Project, last, exportPage)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		v, f := rows.RawValues(), rows.FieldDescriptions()
+		p.tasks = append(p.tasks, exportTask{
+			taskID: p.keep(v[0]), stage: p.keep(v[1]), updatedAt: pgInt(v[2], f[2]), updatedBy: p.keep(v[3]),
+			totalDuration: pgInt(v[4], f[4]), answer: p.keep(v[5]),
+			assetID: p.keep(v[6]), externalID: p.keep(v[7]), data: p.keep(v[8]), metadata: p.keep(v[9]),
+		})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(p.tasks) == 0 {
+		return nil
+	}
+	rows, err = conn.Query(ctx, historyQuery, string(p.text(p.tasks[0].taskID)), string(p.text(p.tasks[len(p.tasks)-1].taskID)))
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		v, f := rows.RawValues(), rows.FieldDescriptions()
+		p.hist = append(p.hist, exportHist{
+			taskID: p.keep(v[0]), stageID: p.keep(v[1]), stageName: p.keep(v[2]), duration: pgInt(v[3], f[3]),
+			completedAt: pgInt(v[4], f[4]), completedBy: p.keep(v[5]), answer: p.keep(v[6]),
+		})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	p.attach()
+	return nil
+}
+
+// pgInt is a BIGINT column's value as sent.
+func pgInt(v []byte, f pgconn.FieldDescription) int64 {
+	if f.Format == pgx.BinaryFormatCode && len(v) == 8 {
+		return int64(binary.BigEndian.Uint64(v))
+	}
+	n, _ := strconv.ParseInt(string(v), 10, 64)
+	return n
 }

@@ -38,7 +38,8 @@ func benchAnswer(userID string) string {
 // the binary, runs `labelhub serve`, imports n generated assets, gives
 // every task an answer and a history entry straight in the database, then
 // restarts the hub (so that its peak memory is the export's) and GETs the
-// NDJSON export over loopback HTTP, printing tasks/s, MB/s, the time to
+// NDJSON export over loopback HTTP (with includeMetadata=true, so that it
+// writes the stored answers whole, as the floor does), printing tasks/s, MB/s, the time to
 // the first byte and the hub's peak memory (VmHWM). It runs only when
 // LABELHUB_BENCH_EXPORT lists the sizes, e.g.
 //
@@ -49,7 +50,7 @@ func benchAnswer(userID string) string {
 // LABELHUB_BENCH_EXPORT_REPEAT=3 exports each project three times (the
 // peak memory is then that of all the runs). After each size it imports
 // the same number of generated rows into the floor's tables on the same
-// kind of database, runs the floor (bench/floor.ExportSQLite or
+// kind of database, with the same answer and history entries, runs the floor (bench/floor.ExportSQLite or
 // ExportPostgres) as many times and prints the fastest of each side and
 // their ratio (docs/performance.md).
 func TestExportThroughput(t *testing.T) {
@@ -105,8 +106,10 @@ func TestExportThroughput(t *testing.T) {
 			}
 		}
 		// The floor: the same number of rows in its own tables on the
-		// same kind of database, exported as often (the fastest counts).
-		_, where := floorImport(t, db, n)
+		// same kind of database, each task with the same answer and as
+		// many history entries as fillAnswers gives the hub's, exported
+		// as often (the fastest counts).
+		_, where := floorImport(t, db, n, floor.Answer{Text: benchAnswer(me.User.ID), UserID: me.User.ID, History: benchHistory})
 		var fl floor.Result
 		for range repeat {
 			r := floorExport(t, db, where, n)
@@ -142,7 +145,7 @@ func floorExport(t *testing.T, db, where string, n int) floor.Result {
 // exportOnce GETs the export of a project of n tasks, prints its figures
 // and returns how long it took and its size in bytes.
 func exportOnce(t *testing.T, hub *hubProcess, key, projectID, format, db string, n int) (time.Duration, int64) {
-	req, _ := http.NewRequest("GET", hub.url+"/api/v1/projects/"+projectID+"/export?format="+format, nil)
+	req, _ := http.NewRequest("GET", hub.url+"/api/v1/projects/"+projectID+"/export?includeMetadata=true&format="+format, nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	cpu0 := processCPU(t, hub.cmd.Process.Pid)
 	start := time.Now()
@@ -217,8 +220,12 @@ func loadAverage() string {
 	return "?"
 }
 
+// benchHistory is the number of history entries fillAnswers gives a task.
+const benchHistory = 1
+
 // fillAnswers gives every task of the project the bench answer, moves it
-// to the label stage and adds one history entry, in two statements (then,
+// to the label stage and adds one history entry (benchHistory), in two
+// statements (then,
 // on PostgreSQL, vacuums and analyzes the tables the export reads).
 func fillAnswers(t *testing.T, driver, dsn, projectID, userID string) {
 	t.Helper()

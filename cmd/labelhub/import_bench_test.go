@@ -58,16 +58,16 @@ func TestImportThroughput(t *testing.T) {
 		hwm := peakMemory(hub.cmd.Process.Pid)
 		t.Logf("%s: %d assets (%d bytes) in %v: %.0f assets/s; hub peak memory (VmHWM) %s",
 			db, n, im.Bytes, el.Round(time.Millisecond), float64(n)/el.Seconds(), hwm)
-		fl, _ := floorImport(t, db, n)
+		fl, _ := floorImport(t, db, n, floor.Answer{})
 		logVersusFloor(t, db, "import", "assets", n, el, im.Bytes, fl)
 	}
 }
 
 // floorImport runs the floor of the import (bench/floor) on the same
 // generated file and the same kind of database: a fresh SQLite file, or a
-// fresh PostgreSQL schema. It returns the floor's result and where its
-// rows are (a path or a DSN).
-func floorImport(t *testing.T, db string, n int) (floor.Result, string) {
+// fresh PostgreSQL schema, its tasks given a's answer and history. It
+// returns the floor's result and where its rows are (a path or a DSN).
+func floorImport(t *testing.T, db string, n int, a floor.Answer) (floor.Result, string) {
 	t.Helper()
 	g, err := importer.NewGenerator(n, importer.FormNDJSON, assetref.Integration{})
 	if err != nil {
@@ -77,10 +77,10 @@ func floorImport(t *testing.T, db string, n int) (floor.Result, string) {
 	var where string
 	if db == "postgres" {
 		where = testservers.Postgres(t)
-		res, err = floor.ImportPostgres(context.Background(), where, g)
+		res, err = floor.ImportPostgres(context.Background(), where, g, a)
 	} else {
 		where = filepath.Join(t.TempDir(), "floor.db")
-		res, err = floor.ImportSQLite(context.Background(), where, g)
+		res, err = floor.ImportSQLite(context.Background(), where, g, a)
 	}
 	if err != nil {
 		t.Fatal(err)
