@@ -39,7 +39,8 @@ func benchAnswer(userID string) string {
 // every task an answer and a history entry straight in the database, then
 // restarts the hub (so that its peak memory is the export's) and GETs the
 // NDJSON export over loopback HTTP (with includeMetadata=true, so that it
-// writes the stored answers whole, as the floor does), printing tasks/s, MB/s, the time to
+// writes the stored answers whole, as the floor does, unless
+// LABELHUB_BENCH_EXPORT_META=false), printing tasks/s, MB/s, the time to
 // the first byte and the hub's peak memory (VmHWM). It runs only when
 // LABELHUB_BENCH_EXPORT lists the sizes, e.g.
 //
@@ -47,12 +48,14 @@ func benchAnswer(userID string) string {
 //
 // LABELHUB_BENCH_DB=postgres runs it on PostgreSQL (testservers.Postgres);
 // LABELHUB_BENCH_EXPORT_FORMAT=json exports the JSON array instead;
+// LABELHUB_BENCH_EXPORT_META=false exports without item metadata (the
+// export's default, about half the bytes; the floor still writes them);
 // LABELHUB_BENCH_EXPORT_REPEAT=3 exports each project three times (the
 // peak memory is then that of all the runs). After each size it imports
 // the same number of generated rows into the floor's tables on the same
-// kind of database, with the same answer and history entries, runs the floor (bench/floor.ExportSQLite or
-// ExportPostgres) as many times and prints the fastest of each side and
-// their ratio (docs/performance.md).
+// kind of database, with the same answer and history entries, runs the
+// floor (bench/floor.ExportSQLite or ExportPostgres) as many times and
+// prints the fastest of each side and their ratio (docs/performance.md).
 func TestExportThroughput(t *testing.T) {
 	sizes := os.Getenv("LABELHUB_BENCH_EXPORT")
 	if sizes == "" {
@@ -62,6 +65,7 @@ func TestExportThroughput(t *testing.T) {
 	if os.Getenv("LABELHUB_BENCH_EXPORT_FORMAT") == labelhub.ExportJSON {
 		format = labelhub.ExportJSON
 	}
+	meta := os.Getenv("LABELHUB_BENCH_EXPORT_META") != "false"
 	repeat := 1
 	if v := os.Getenv("LABELHUB_BENCH_EXPORT_REPEAT"); v != "" {
 		var err error
@@ -101,7 +105,7 @@ func TestExportThroughput(t *testing.T) {
 		var fastest time.Duration
 		var size int64
 		for range repeat {
-			if el, sz := exportOnce(t, hub.hubProcess, key, project.ID, format, db, n); fastest == 0 || el < fastest {
+			if el, sz := exportOnce(t, hub.hubProcess, key, project.ID, format, meta, db, n); fastest == 0 || el < fastest {
 				fastest, size = el, sz
 			}
 		}
@@ -144,8 +148,8 @@ func floorExport(t *testing.T, db, where string, n int) floor.Result {
 
 // exportOnce GETs the export of a project of n tasks, prints its figures
 // and returns how long it took and its size in bytes.
-func exportOnce(t *testing.T, hub *hubProcess, key, projectID, format, db string, n int) (time.Duration, int64) {
-	req, _ := http.NewRequest("GET", hub.url+"/api/v1/projects/"+projectID+"/export?includeMetadata=true&format="+format, nil)
+func exportOnce(t *testing.T, hub *hubProcess, key, projectID, format string, meta bool, db string, n int) (time.Duration, int64) {
+	req, _ := http.NewRequest("GET", hub.url+"/api/v1/projects/"+projectID+"/export?includeMetadata="+strconv.FormatBool(meta)+"&format="+format, nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	cpu0 := processCPU(t, hub.cmd.Process.Pid)
 	start := time.Now()
