@@ -43,7 +43,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var e *labelhub.Error
 	if !errors.As(err, &e) {
-		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		// The route's pattern, not the path: a path may hold a signed
+		// token (the /v2 URLs of Python plugins).
+		log.Error("request failed", "method", r.Method, "route", r.Pattern, "err", err)
 		e = labelhub.Errorf(labelhub.ECodeInternal, "internal error; the server log has the details")
 	}
 	if e.Code == labelhub.ECodeUnauthorized {

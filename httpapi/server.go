@@ -132,6 +132,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // like these.
 func (s *Server) handle(method, pattern string, h handlerFunc) {
 	s.routes = append(s.routes, Route{Method: method, Pattern: pattern})
+	s.handleUnlisted(method, pattern, h)
+}
+
+// handleUnlisted registers an authenticated route that Routes does not
+// list (the /v2 calls of the model hub's SDK, which are not labelhub's
+// API): the same authentication, run-token scope and error answers.
+func (s *Server) handleUnlisted(method, pattern string, h handlerFunc) {
 	s.mux.Handle(method+" "+pattern, s.instrument(pattern, func(w http.ResponseWriter, r *http.Request) {
 		a, err := s.authenticate(r)
 		if err == nil && a.Scope != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,40 +72,15 @@ func (s *Server) routesV2() {
 
 // handle registers an authenticated /v2 route: the caller's key from the
 // apikey (or Authorization) header, run tokens limited by scopeAllows.
-func (v *v2) handle(method, pattern string, h handlerFunc) {
-	s := v.s
-	s.mux.Handle(method+" "+pattern, s.instrument(pattern, func(w http.ResponseWriter, r *http.Request) {
-		a, err := s.authenticate(r)
-		if err == nil && a.Scope != nil {
-			err = scopeAllows(r, a, method, pattern)
-		}
-		if err == nil {
-			err = h(w, r, a)
-		}
-		if err != nil {
-			v.writeError(w, r, pattern, err)
-		}
-	}))
-}
+func (v *v2) handle(method, pattern string, h handlerFunc) { v.s.handleUnlisted(method, pattern, h) }
 
 // public registers a route authorised by the signed token in its path.
 func (v *v2) public(method, pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
 	v.s.mux.Handle(method+" "+pattern, v.s.instrument(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
-			v.writeError(w, r, pattern, err)
+			writeError(w, r, v.s.cfg.Logger, err)
 		}
 	}))
-}
-
-// writeError answers err; unexpected errors are logged with the route's
-// pattern, never with the path, which may hold a signed token.
-func (v *v2) writeError(w http.ResponseWriter, r *http.Request, pattern string, err error) {
-	var e *labelhub.Error
-	if !errors.As(err, &e) {
-		v.s.cfg.Logger.Error("request failed", "method", r.Method, "route", pattern, "err", err)
-		err = labelhub.Errorf(labelhub.ECodeInternal, "internal error; the server log has the details")
-	}
-	writeError(w, r, v.s.cfg.Logger, err)
 }
 
 // writeV2 answers data in the SDK's envelope.
@@ -513,7 +489,7 @@ func (v *v2) assets(w http.ResponseWriter, r *http.Request, a labelhub.Actor) er
 		case err != nil:
 			return err
 		case as.ProjectID == p.ID && (f.ExternalID == "" || as.ExternalID == f.ExternalID) && (f.Type == "" || as.Type == f.Type) &&
-			(f.BatchID == "" || containsString(as.Batches, nameOf[f.BatchID])) && match(as) && skip == 0:
+			(f.BatchID == "" || slices.Contains(as.Batches, nameOf[f.BatchID])) && match(as) && skip == 0:
 			out = append(out, view(as))
 		}
 	} else {
@@ -546,15 +522,6 @@ func (v *v2) assets(w http.ResponseWriter, r *http.Request, a labelhub.Actor) er
 	}
 	writeV2(w, http.StatusOK, map[string]any{"assets": out, "page": page, "limit": limit, "hasMore": more})
 	return nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // batches answers POST /v2/batches/{projectId} {"batches": [{"_id"?,

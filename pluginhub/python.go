@@ -1,6 +1,7 @@
 package pluginhub
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -377,12 +378,12 @@ func failureOf(resp json.RawMessage) string {
 			Error   string `json:"error"`
 		}
 		if json.Unmarshal(o.Error, &e) == nil {
-			errText = cmpOr(e.Message, e.Error)
+			errText = cmp.Or(e.Message, e.Error)
 		}
 	}
 	switch strings.ToLower(o.Status) {
 	case "error", "fail", "failed", "failure":
-		return cmpOr(errText, "the plugin answered status "+o.Status)
+		return cmp.Or(errText, "the plugin answered status "+o.Status)
 	}
 	switch {
 	case errText != "" && errText != "false":
@@ -391,13 +392,6 @@ func failureOf(resp json.RawMessage) string {
 		return "the plugin answered success: false"
 	}
 	return ""
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // finishExport ends an export run that reported its download URL: it
