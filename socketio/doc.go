@@ -3,7 +3,8 @@
 // (python-socketio 5 and its peers). It speaks both Engine.IO transports,
 // HTTP long-polling and WebSocket, the upgrade from the first to the
 // second, heartbeats (the server pings), one application namespace plus
-// the main one, text events and acknowledgements of them. Binary
+// the main one, and text events (an event's acknowledgement id reaches the
+// handler; the server sends no acknowledgements, as the SDK asks for none). Binary
 // attachments are refused.
 //
 // A Server is an http.Handler for the Engine.IO path (/socket.io/). Each

@@ -625,7 +625,6 @@ func (s *session) message(b []byte) error {
 			return nil // connected already
 		}
 		so = &Socket{ID: newID(), Namespace: p.namespace, sess: s, inbox: make(chan Event, 64), done: make(chan struct{})}
-		so.auth = p.data
 		s.mu.Lock()
 		s.sockets[p.namespace] = so
 		s.connected = true
@@ -680,7 +679,6 @@ type Socket struct {
 	ID        string
 	Namespace string
 	sess      *session
-	auth      json.RawMessage
 
 	inbox   chan Event
 	done    chan struct{}
@@ -691,9 +689,6 @@ type Socket struct {
 
 // ErrClosed is returned by Read and Emit on a socket that ended.
 var ErrClosed = errors.New("socketio: the socket is closed")
-
-// Auth is the payload the client sent with its namespace connect, if any.
-func (so *Socket) Auth() json.RawMessage { return so.auth }
 
 // RemoteAddr is the client's address as the HTTP server saw it.
 func (so *Socket) RemoteAddr() string { return so.sess.remote }
@@ -756,21 +751,6 @@ func (so *Socket) Emit(event string, args ...any) error {
 		return err
 	}
 	return so.send(encodePacket(sioEvent, so.Namespace, -1, data))
-}
-
-// Ack answers an event that asked for an acknowledgement.
-func (so *Socket) Ack(id int64, args ...any) error {
-	if id < 0 {
-		return nil
-	}
-	if args == nil {
-		args = []any{}
-	}
-	data, err := json.Marshal(args)
-	if err != nil {
-		return err
-	}
-	return so.send(encodePacket(sioAck, so.Namespace, id, data))
 }
 
 func (so *Socket) send(pkt []byte) error {
