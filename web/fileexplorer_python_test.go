@@ -2,10 +2,8 @@ package web_test
 
 import (
 	"context"
-	"html"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,26 +40,7 @@ func TestFileExplorerDialogPythonPlugin(t *testing.T) {
 	if got := explorerRows(r.body); strings.Join(got, ",") != "folder:street/,file:readme.md" {
 		t.Fatalf("root rows %v\nplugin:\n%s", got, out.String())
 	}
-	var all []string
-	token := ""
-	for page := 0; ; page++ {
-		if page > 5 {
-			t.Fatal("the pages do not end")
-		}
-		r = c.get(h.explorerURL("street/", token))
-		wantStatus(t, r, http.StatusOK)
-		rows := explorerRows(r.body)
-		if len(rows) == 0 || len(rows) > 2 {
-			t.Fatalf("page %d has %d rows: %v", page, len(rows), rows)
-		}
-		all = append(all, rows...)
-		m := scrollTokenRe.FindStringSubmatch(r.body)
-		if m == nil {
-			break
-		}
-		token, _ = url.QueryUnescape(html.UnescapeString(m[1]))
-	}
-	slices.Sort(all)
+	all, _ := h.listAll(c, "street/", 2)
 	want := "file:street/a+b.png,file:street/café.jpg,file:street/cam 1.jpg,file:street/notes.bin,folder:street/night/"
 	if got := strings.Join(all, ","); got != want {
 		t.Fatalf("street/ rows\n got %s\nwant %s", got, want)

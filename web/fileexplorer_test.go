@@ -168,6 +168,35 @@ func explorerRows(body string) []string {
 
 var scrollTokenRe = regexp.MustCompile(`href="[^"]*scrollToken=([^"&]+)" data-load-more="explorer-rows"`)
 
+// listAll follows the dialog's pages of folder (each at most pageSize
+// rows) and returns every row once, sorted (whatever order the store
+// pages them in), and the scroll token that opened the last page.
+func (h *explorerHub) listAll(c *client, folder string, pageSize int) ([]string, string) {
+	t := h.t
+	t.Helper()
+	var all []string
+	token := ""
+	for page := 0; ; page++ {
+		if page > 5 {
+			t.Fatal("the pages do not end")
+		}
+		r := c.get(h.explorerURL(folder, token))
+		wantStatus(t, r, http.StatusOK)
+		rows := explorerRows(r.body)
+		if len(rows) == 0 || len(rows) > pageSize {
+			t.Fatalf("page %d of %s has %d rows: %v", page, folder, len(rows), rows)
+		}
+		all = append(all, rows...)
+		m := scrollTokenRe.FindStringSubmatch(r.body)
+		if m == nil {
+			break
+		}
+		token, _ = url.QueryUnescape(html.UnescapeString(m[1]))
+	}
+	slices.Sort(all)
+	return all, token
+}
+
 // TestFileExplorerDialog: the dialog's server side without a browser —
 // listing pages (folders, files with size and asset type, paging with the
 // scroll token, breadcrumbs), errors of the folder, CSRF on the import,
@@ -195,27 +224,7 @@ func TestFileExplorerDialog(t *testing.T) {
 	wantContains(t, r.body, "✓ text", "6 B")
 
 	// street/ in pages of two: the scroll token leads to the next page.
-	var all []string
-	token := ""
-	for page := 0; ; page++ {
-		if page > 5 {
-			t.Fatal("the pages do not end")
-		}
-		r = c.get(h.explorerURL("street/", token))
-		wantStatus(t, r, http.StatusOK)
-		rows := explorerRows(r.body)
-		if len(rows) == 0 || len(rows) > 2 {
-			t.Fatalf("page %d has %d rows: %v", page, len(rows), rows)
-		}
-		all = append(all, rows...)
-		m := scrollTokenRe.FindStringSubmatch(r.body)
-		if m == nil {
-			break
-		}
-		token, _ = url.QueryUnescape(html.UnescapeString(m[1]))
-	}
-	// Every entry once, whatever order the store pages them in.
-	slices.Sort(all)
+	all, token := h.listAll(c, "street/", 2)
 	want := "file:street/a+b.png,file:street/café.jpg,file:street/cam 1.jpg,file:street/notes.bin,folder:street/night/"
 	if got := strings.Join(all, ","); got != want {
 		t.Fatalf("street/ rows\n got %s\nwant %s", got, want)
