@@ -1,10 +1,7 @@
 package web_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -174,21 +171,7 @@ func TestBrowserExportRun(t *testing.T) {
 	}
 
 	// The file behind the link, fetched with the browser's session.
-	enc, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`fetch(`+jsString(href)+`, { credentials: "same-origin" })
-		.then(function (res) { if (!res.ok) throw new Error("status " + res.status); return res.arrayBuffer(); })
-		.then(function (buf) { var s = "", a = new Uint8Array(buf); for (var i = 0; i < a.length; i++) s += String.fromCharCode(a[i]); return btoa(s); })`,
-		chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("fetch the download: %v", err)
-	}
-	data, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatalf("the download is not a zip (%d bytes): %v", len(data), err)
-	}
+	zr := b.fetchZip(href)
 	var doc map[string]any
 	for _, f := range zr.File {
 		if f.Name != "annotations.json" {

@@ -1,10 +1,8 @@
 package web_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -159,21 +157,7 @@ func TestBrowserPythonExportRun(t *testing.T) {
 	}
 	href := b.eval("download link", `document.querySelector(`+jsString(row+` a[data-download]`)+`).getAttribute("href")`)
 	b.do("click Download", chromedp.Click(chromedp.CSS(row+` a[data-download]`)))
-	enc, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`fetch(`+jsString(href)+`, { credentials: "same-origin" })
-		.then(function (res) { if (!res.ok) throw new Error("status " + res.status); return res.arrayBuffer(); })
-		.then(function (buf) { var s = "", a = new Uint8Array(buf); for (var i = 0; i < a.length; i++) s += String.fromCharCode(a[i]); return btoa(s); })`,
-		chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("fetch the download: %v", err)
-	}
-	data, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatalf("the download is not a zip (%d bytes): %v", len(data), err)
-	}
+	zr := b.fetchZip(href)
 	var names []string
 	var summary struct {
 		Count    int `json:"count"`

@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"html"
 	"io"
 	"log/slog"
@@ -418,4 +420,25 @@ func (b *browser) navigate(what string, action chromedp.Action[chromedp.Void], i
 	b.eval("mark the page", `(function () { window.oldPage = true; return ""; })()`)
 	b.do(what, action)
 	b.settle(what, `!window.oldPage && document.readyState === "complete" && document.getElementById(`+jsString(id)+`) !== null`)
+}
+
+// fetchZip downloads href with the browser's session and opens it as a zip.
+func (b *browser) fetchZip(href string) *zip.Reader {
+	b.t.Helper()
+	enc, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`fetch(`+jsString(href)+`, { credentials: "same-origin" })
+		.then(function (res) { if (!res.ok) throw new Error("status " + res.status); return res.arrayBuffer(); })
+		.then(function (buf) { var s = "", a = new Uint8Array(buf); for (var i = 0; i < a.length; i++) s += String.fromCharCode(a[i]); return btoa(s); })`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("fetch the download: %v", err)
+	}
+	data, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		b.t.Fatalf("the download is not a zip (%d bytes): %v", len(data), err)
+	}
+	return zr
 }
