@@ -343,3 +343,34 @@ func appendString(b, s []byte) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// exportPages writes the pages that read gives (the tasks after the
+// last task id of the page before, exportPage at most) to w as NDJSON
+// until a page is short.
+func exportPages(start time.Time, w io.Writer, read func(last string, p *pageRows) error) (Result, error) {
+	lw := newLineWriter(w)
+	p := &pageRows{}
+	var items int64
+	var last []byte
+	for {
+		p.reset()
+		if err := read(string(last), p); err != nil {
+			return Result{}, err
+		}
+		if err := lw.page(p); err != nil {
+			return Result{}, err
+		}
+		n := len(p.tasks)
+		if n > 0 {
+			last = append(last[:0], p.text(p.tasks[n-1].taskID)...)
+		}
+		items += int64(n)
+		if n < exportPage {
+			break
+		}
+	}
+	if err := lw.flush(); err != nil {
+		return Result{}, err
+	}
+	return Result{Items: items, Bytes: lw.n, Duration: time.Since(start)}, nil
+}

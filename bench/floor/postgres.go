@@ -119,31 +119,7 @@ func ExportPostgres(ctx context.Context, dsn string, w io.Writer) (Result, error
 		return Result{}, err
 	}
 	defer conn.Close(context.Background())
-	lw := newLineWriter(w)
-	p := &pageRows{}
-	var items int64
-	var last []byte
-	for {
-		p.reset()
-		if err := postgresPage(ctx, conn, string(last), p); err != nil {
-			return Result{}, err
-		}
-		if err := lw.page(p); err != nil {
-			return Result{}, err
-		}
-		n := len(p.tasks)
-		if n > 0 {
-			last = append(last[:0], p.text(p.tasks[n-1].taskID)...)
-		}
-		items += int64(n)
-		if n < exportPage {
-			break
-		}
-	}
-	if err := lw.flush(); err != nil {
-		return Result{}, err
-	}
-	return Result{Items: items, Bytes: lw.n, Duration: time.Since(start)}, nil
+	return exportPages(start, w, func(last string, p *pageRows) error { return postgresPage(ctx, conn, last, p) })
 }
 
 // postgresPage reads the page of tasks after last, then their history,
