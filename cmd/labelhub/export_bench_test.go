@@ -104,11 +104,13 @@ func TestExportThroughput(t *testing.T) {
 		})
 		var fastest time.Duration
 		var size int64
+		profiled := benchProfile(t, hub, fmt.Sprintf("%s-export-%d", db, n))
 		for range repeat {
 			if el, sz := exportOnce(t, hub.hubProcess, key, project.ID, format, meta, db, n); fastest == 0 || el < fastest {
 				fastest, size = el, sz
 			}
 		}
+		profiled()
 		// The floor: the same number of rows in its own tables on the
 		// same kind of database, each task with the same answer and as
 		// many history entries as fillAnswers gives the hub's, exported

@@ -48,10 +48,12 @@ func TestImportThroughput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		profiled := benchProfile(t, hub, fmt.Sprintf("%s-import-%d", db, n))
 		start := time.Now()
 		var im labelhub.Import
 		apiCall(t, "POST", hub.url+"/api/v1/projects/"+project.ID+"/imports?wait=true&createBatches=true", key, g, 200, &im)
 		el := time.Since(start)
+		profiled()
 		if im.State != labelhub.ImportSucceeded || im.Counts.Imported != int64(n) {
 			t.Fatalf("import %+v", im)
 		}
@@ -125,6 +127,7 @@ type benchHub struct {
 	key             string // the first admin's API key
 	db              string // "sqlite" or "postgres"
 	dsn             string // PostgreSQL's
+	debugAddr       string // its profiles' address, with LABELHUB_BENCH_PROFILE
 }
 
 func startBenchHub(t *testing.T, bin string, env ...string) *benchHub {
@@ -133,6 +136,10 @@ func startBenchHub(t *testing.T, bin string, env ...string) *benchHub {
 	if os.Getenv("LABELHUB_BENCH_DB") == "postgres" {
 		b.db, b.dsn = "postgres", testservers.Postgres(t)
 		env = append(env, "LABELHUB_DB="+b.dsn)
+	}
+	if os.Getenv("LABELHUB_BENCH_PROFILE") != "" {
+		b.debugAddr = freeAddr(t)
+		env = append(env, "LABELHUB_DEBUG_ADDR="+b.debugAddr)
 	}
 	b.env = env
 	b.hubProcess = startHubProcess(t, bin, b.data, b.addr, env...)

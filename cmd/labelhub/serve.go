@@ -54,6 +54,7 @@ type serveOptions struct {
 	firstPartyConcurrency     int
 	importMaxPerOrg           int
 	pluginMaxQueuedRuns       int
+	debugAddr                 string
 }
 
 func serveCommand() *cobra.Command {
@@ -153,6 +154,8 @@ replicas must share one key: set LABELHUB_SECRET_KEY on each.`,
 	}
 	f.IntVar(&o.socketIOConcurrency, "python-plugin-concurrency", sioConc,
 		"runs given at once to one process of a Python plugin of the model hub's SDK (LABELHUB_PYTHON_PLUGIN_CONCURRENCY)")
+	f.StringVar(&o.debugAddr, "debug-addr", envDefault("LABELHUB_DEBUG_ADDR", ""),
+		"serve Go's profiles (/debug/pprof/) on this address, to loopback clients only; empty: off (LABELHUB_DEBUG_ADDR)")
 	f.StringVar(&o.logLevel, "log-level", envDefault("LABELHUB_LOG_LEVEL", "info"), "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", envDefault("LABELHUB_LOG_FORMAT", "text"), "text or json")
 	return cmd
@@ -162,6 +165,11 @@ func serve(ctx context.Context, o serveOptions) error {
 	log, err := newLogger(o.logLevel, o.logFormat)
 	if err != nil {
 		return err
+	}
+	if o.debugAddr != "" {
+		if err := serveDebug(ctx, o.debugAddr, log); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(filepath.Join(o.data, "blobs"), 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
