@@ -95,9 +95,31 @@ func (s *Store) UpdateProject(ctx context.Context, orgID, id string, in labelhub
 	return p, err
 }
 
-// DeleteProject implements labelhub.ProjectStore. Its batches go with it.
+// DeleteProject implements labelhub.ProjectStore. Everything of the
+// project goes with it: batches, imports, runs and presets by the
+// database's cascades, its assets, tasks (with their history) and batch
+// links here, in the same transaction, because on PostgreSQL they have no
+// foreign key to cascade along (migrate_go.go). They are deleted after
+// the project's row, each statement seeing what committed before it, so an
+// import batch that held its import when the project went is deleted too,
+// and one that comes later finds its import gone.
 func (s *Store) DeleteProject(ctx context.Context, orgID, id string) error {
-	return s.deleteOne(ctx, `DELETE FROM projects WHERE org_id = $1 AND id = $2`, orgID, id, "project")
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE org_id = $1 AND id = $2`, orgID, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return labelhub.NotFound("project")
+		}
+		for _, q := range []string{`DELETE FROM asset_batches WHERE asset_id IN (SELECT id FROM assets WHERE project_id = $1)`, `DELETE FROM tasks WHERE project_id = $1`,
+			`DELETE FROM assets WHERE project_id = $1`} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (s *Store) deleteOne(ctx context.Context, query, orgID, id, kind string) error {

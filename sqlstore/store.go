@@ -73,6 +73,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
+	opts = append(opts, goose.WithGoMigrations(goMigrations(s.postgres)...))
 	provider, err := goose.NewProvider(dialect, s.db, sub, opts...)
 	if err != nil {
 		s.db.Close()
