@@ -104,7 +104,7 @@ func (s *Store) eachBatchName(ctx context.Context, assetIDs []any, fn func(asset
 		return nil
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT ab.asset_id, b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id
-		WHERE ab.asset_id IN (`+placeholders(1, len(assetIDs))+`) ORDER BY b.name`, assetIDs...)
+		WHERE ab.asset_id IN (`+s.inList(1, len(assetIDs))+`) ORDER BY b.name`, assetIDs...)
 	if err != nil {
 		return err
 	}

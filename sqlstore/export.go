@@ -221,7 +221,7 @@ func (r *exportRun) batches(ctx context.Context, page []labelhub.ExportedAsset, 
 
 func (r *exportRun) historyOf(ctx context.Context, page []labelhub.ExportedAsset, at map[string]int, ids []any) error {
 	rows, err := r.s.db.QueryContext(ctx, `SELECT task_id, stage_id, stage_name, duration_ms, completed_at, completed_by, answer
-		FROM task_history WHERE task_id IN (`+placeholders(1, len(ids))+`) ORDER BY task_id, seq`, ids...)
+		FROM task_history WHERE task_id IN (`+r.s.inList(1, len(ids))+`) ORDER BY task_id, seq`, ids...)
 	if err != nil {
 		return err
 	}

@@ -219,13 +219,13 @@ func (s *Store) prepareExport(ctx context.Context, q string, history bool) (*exp
 		return nil, err
 	}
 	if st.batches, err = s.db.PrepareContext(ctx, `SELECT ab.asset_id, b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id
-		WHERE ab.asset_id IN (`+placeholders(1, labelhub.ExportPageSize)+`) ORDER BY b.name`); err != nil {
+		WHERE ab.asset_id IN (`+s.inList(1, labelhub.ExportPageSize)+`) ORDER BY b.name`); err != nil {
 		st.close()
 		return nil, err
 	}
 	if history {
 		if st.history, err = s.db.PrepareContext(ctx, `SELECT task_id, stage_id, stage_name, duration_ms, completed_at, completed_by, answer
-			FROM task_history WHERE task_id IN (`+placeholders(1, labelhub.ExportPageSize)+`) ORDER BY task_id, seq`); err != nil {
+			FROM task_history WHERE task_id IN (`+s.inList(1, labelhub.ExportPageSize)+`) ORDER BY task_id, seq`); err != nil {
 			st.close()
 			return nil, err
 		}
