@@ -17,9 +17,8 @@ import (
 
 // exportStore is what the export route needs of the store (sqlstore.Store).
 type exportStore interface {
-	CountExport(ctx context.Context, orgID, projectID string, f labelhub.ExportFilter) (int64, error)
-	WriteExport(ctx context.Context, orgID, projectID string, f labelhub.ExportFilter, o labelhub.ExportOptions,
-		sign func(e *labelhub.ExportedAsset) error, fn func(b []byte) error) error
+	WriteExportCounted(ctx context.Context, orgID, projectID string, f labelhub.ExportFilter, o labelhub.ExportOptions,
+		start func(total int64) error, sign func(e *labelhub.ExportedAsset) error, fn func(b []byte) error) error
 }
 
 func (s *Server) routesExport() {
@@ -140,21 +139,27 @@ func (s *Server) exportProject(w http.ResponseWriter, r *http.Request, a labelhu
 			f.BatchIDs = append(f.BatchIDs, id)
 		}
 	}
-	total, err := st.CountExport(r.Context(), a.Org.ID, p.ID, f)
-	if err != nil {
-		return err
-	}
 	ext, ctype := "json", "application/json"
 	if o.Format == labelhub.ExportNDJSON {
 		ext, ctype = "ndjson", "application/x-ndjson"
 	}
-	h := w.Header()
-	h.Set("Content-Type", ctype)
-	h.Set("X-Total-Count", strconv.FormatInt(total, 10))
-	h.Set("Content-Disposition", `attachment; filename="export-`+p.ID+`.`+ext+`"`)
-	w.WriteHeader(http.StatusOK)
+	// The count comes from the snapshot the tasks are read in, so it is
+	// exactly the objects that follow.
+	sent := false
+	start := func(total int64) error {
+		h := w.Header()
+		h.Set("Content-Type", ctype)
+		h.Set("X-Total-Count", strconv.FormatInt(total, 10))
+		h.Set("Content-Disposition", `attachment; filename="export-`+p.ID+`.`+ext+`"`)
+		w.WriteHeader(http.StatusOK)
+		sent = true
+		return nil
+	}
 	rc := http.NewResponseController(w)
-	if err := s.writeExport(r.Context(), st, a.Org.ID, p.ID, f, o, w, rc.Flush); err != nil {
+	if err := s.writeExport(r.Context(), st, a.Org.ID, p.ID, f, o, w, rc.Flush, start); err != nil {
+		if !sent {
+			return err
+		}
 		if r.Context().Err() != nil {
 			s.cfg.Logger.Info("export ended: the client went away", "project", p.ID, "err", err)
 			return nil
@@ -173,19 +178,38 @@ func (s *Server) exportProject(w http.ResponseWriter, r *http.Request, a labelhu
 // /v2/exports/{token}. When the store fails after the first byte (and ctx
 // is not done), it writes a line that is not JSON before it returns the
 // error, so that what was written is never a shorter valid document.
+// With start, the store counts the tasks in the snapshot it reads them in
+// and start gets the count before the first byte (not at all when the
+// store fails before: nothing is written then).
 func (s *Server) writeExport(ctx context.Context, st exportStore, orgID, projectID string, f labelhub.ExportFilter, o labelhub.ExportOptions,
-	w io.Writer, flush func() error) error {
+	w io.Writer, flush func() error, start func(total int64) error) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	signer := &exportSigner{svc: s.cfg.Storage, orgID: orgID, ttl: o.URLTTL, buckets: map[string]*storage.Bucket{}}
 	array := o.Format == labelhub.ExportJSON
-	if array {
-		_, _ = bw.WriteString("[\n")
+	opened := false
+	open := func() {
+		if array {
+			_, _ = bw.WriteString("[\n")
+		}
+		_ = bw.Flush()
+		_ = flush()
+		opened = true
 	}
-	_ = bw.Flush()
-	_ = flush()
+	var counted func(total int64) error
+	if start == nil {
+		open()
+	} else {
+		counted = func(total int64) error {
+			if err := start(total); err != nil {
+				return err
+			}
+			open()
+			return nil
+		}
+	}
 	// The store writes the objects (a page at a time), each as
 	// encoding/json writes an ExportedAsset without HTML escaping.
-	err := st.WriteExport(ctx, orgID, projectID, f, o, func(e *labelhub.ExportedAsset) error {
+	err := st.WriteExportCounted(ctx, orgID, projectID, f, o, counted, func(e *labelhub.ExportedAsset) error {
 		if err := signer.sign(ctx, e); err != nil {
 			return fmt.Errorf("asset %s: %w", e.AssetID, err)
 		}
@@ -205,7 +229,7 @@ func (s *Server) writeExport(ctx context.Context, st exportStore, orgID, project
 	if err == nil {
 		err = bw.Flush()
 	}
-	if err != nil && ctx.Err() == nil {
+	if err != nil && opened && ctx.Err() == nil {
 		_, _ = bw.WriteString("\n!!! the export failed on the server; this output is incomplete and not valid JSON\n")
 		_ = bw.Flush()
 		_ = flush()

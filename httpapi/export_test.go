@@ -497,9 +497,9 @@ func (f failingExport) Export(ctx context.Context, orgID, projectID string, filt
 	return errors.New("the database went away")
 }
 
-func (f failingExport) WriteExport(ctx context.Context, orgID, projectID string, filter labelhub.ExportFilter, o labelhub.ExportOptions,
-	sign func(e *labelhub.ExportedAsset) error, fn func(b []byte) error) error {
-	err := f.Store.WriteExport(ctx, orgID, projectID, filter, o, sign, fn)
+func (f failingExport) WriteExportCounted(ctx context.Context, orgID, projectID string, filter labelhub.ExportFilter, o labelhub.ExportOptions,
+	start func(total int64) error, sign func(e *labelhub.ExportedAsset) error, fn func(b []byte) error) error {
+	err := f.Store.WriteExportCounted(ctx, orgID, projectID, filter, o, start, sign, fn)
 	if err != nil {
 		return err
 	}

@@ -261,7 +261,7 @@ func (v *v2) fetchExport(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			return rc.Flush()
-		})
+		}, nil)
 	}
 	if err == nil {
 		err = zw.Close()

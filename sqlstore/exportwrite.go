@@ -90,6 +90,23 @@ func (p *exportPage) keep(b []byte) span {
 // when their answers pass exportPageBytes.
 func (s *Store) WriteExport(ctx context.Context, orgID, projectID string, f labelhub.ExportFilter, o labelhub.ExportOptions,
 	sign func(e *labelhub.ExportedAsset) error, fn func(b []byte) error) error {
+	return s.WriteExportCounted(ctx, orgID, projectID, f, o, nil, sign, fn)
+}
+
+// WriteExportCounted is WriteExport that first counts the tasks it will
+// write and calls start with the count before the first page (not at all
+// when it fails before). When start is nil nothing is counted.
+//
+// The count and the tasks are read in one read-only transaction (on
+// PostgreSQL REPEATABLE READ), so the count is exactly the objects written
+// even while imports add tasks to the project or rollbacks remove some: a
+// count read apart from the pages would be off by what was committed in
+// between. The batch names and history of each page are read outside it
+// (they may be a moment newer than the page's tasks). Each counted export
+// holds a connection for its whole length, so at most half of the pool's
+// connections are given to them at once (exportSlots); more wait.
+func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string, f labelhub.ExportFilter, o labelhub.ExportOptions,
+	start func(total int64) error, sign func(e *labelhub.ExportedAsset) error, fn func(b []byte) error) error {
 	w, err := s.workflowOf(ctx, s.db, orgID, projectID, "")
 	if err != nil {
 		return err
@@ -103,6 +120,34 @@ func (s *Store) WriteExport(ctx context.Context, orgID, projectID string, f labe
 		return err
 	}
 	defer st.close()
+	if start != nil {
+		select {
+		case s.exportSlots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-s.exportSlots }()
+		opts := &sql.TxOptions{ReadOnly: true}
+		if s.postgres {
+			opts.Isolation = sql.LevelRepeatableRead
+		}
+		snap, err := s.db.BeginTx(ctx, opts)
+		if err != nil {
+			return err
+		}
+		defer snap.Rollback() // after the readers stopped: deferred before them
+		where, wargs := exportWhere(orgID, projectID, f)
+		var total int64
+		if err := snap.QueryRowContext(ctx, `SELECT COUNT(*) FROM tasks t `+where, wargs...).Scan(&total); err != nil {
+			return err
+		}
+		pooled := st.page
+		st.page = snap.StmtContext(ctx, pooled)
+		defer pooled.Close()
+		if err := start(total); err != nil {
+			return err
+		}
+	}
 	// Three goroutines: one reads the tasks of page n+2, one the batches
 	// and history of page n+1, while this one writes page n.
 	tasks := make(chan *exportPage, 1)

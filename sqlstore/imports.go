@@ -45,8 +45,9 @@ func (s *Store) CreateImport(ctx context.Context, im labelhub.Import) error {
 // second is hashtext of the id the lock is about). A hash collision only
 // makes two creators wait for each other.
 const (
-	lockImportsOfOrg   = 0x6c680001 // the active imports of an organisation
-	lockQueuedOfPlugin = 0x6c680002 // the queued runs of a plugin in an organisation
+	lockImportsOfOrg    = 0x6c680001 // the active imports of an organisation
+	lockQueuedOfPlugin  = 0x6c680002 // the queued runs of a plugin in an organisation
+	lockAssetsOfProject = 0x6c680003 // the externalIds of a project, while a batch looks for duplicates
 )
 
 // CreateImportLimited is CreateImport refused, with nothing created, when
@@ -266,6 +267,14 @@ func (s *Store) commitBatch(ctx context.Context, tx *sql.Tx, cp copier, b labelh
 	inserts := b.Assets
 	var updates []labelhub.NewAsset
 	if len(inserts) > 0 && b.OnDuplicate != "" && b.OnDuplicate != labelhub.DuplicateAllow {
+		// Under READ COMMITTED two batches of the project would both miss
+		// what the other inserts; on PostgreSQL they take turns (SQLite's
+		// write lock does that already), so each sees the other's rows.
+		if s.postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, lockAssetsOfProject, b.ProjectID); err != nil {
+				return delta, err
+			}
+		}
 		existing, err := existingExternalIDs(ctx, tx, b.ProjectID, b.ImportID, inserts)
 		if err != nil {
 			return delta, err

@@ -32,6 +32,9 @@ type Store struct {
 	bulk     bulkConn
 	ckpt     walCheckpointer // see bulk.go
 	stats    tableStats      // see stats.go
+	// exportSlots bounds the counted exports at once (WriteExportCounted):
+	// half of the pool's connections.
+	exportSlots chan struct{}
 }
 
 // Open connects to dsn and applies pending migrations. A dsn starting with
@@ -50,6 +53,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		}
 		s.db.SetMaxOpenConns(16)
 		s.db.SetMaxIdleConns(16)
+		s.exportSlots = make(chan struct{}, 8)
 		// Replicas starting together take turns at migrating.
 		locker, err := lock.NewPostgresSessionLocker()
 		if err != nil {
@@ -64,6 +68,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 		}
 		s.db.SetMaxOpenConns(8)
+		s.exportSlots = make(chan struct{}, 4)
 		// Keep them open: database/sql keeps 2 idle by default, and opening
 		// a SQLite connection (pragmas, schema) costs more than a query.
 		s.db.SetMaxIdleConns(8)
