@@ -237,7 +237,9 @@ func listTasksQuery(orgID, projectID string, f labelhub.TaskFilter, limit int) (
 		q += ` AND t.stage_id = ` + arg(f.StageID)
 	}
 	if f.UpdatedBy != "" {
-		q += ` AND t.updated_by = ` + arg(f.UpdatedBy)
+		// The literal term lets the planner use the partial index
+		// tasks_updated_by (migration 14).
+		q += ` AND t.updated_by <> '' AND t.updated_by = ` + arg(f.UpdatedBy)
 	}
 	if !f.UpdatedAfter.IsZero() {
 		q += ` AND t.updated_at > ` + arg(micros(f.UpdatedAfter))
