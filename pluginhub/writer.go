@@ -47,7 +47,8 @@ var errHubClosed = errors.New("the plugin hub is shutting down")
 // A write is one change of the run state machine. The writer applies it
 // with the others of its batch; then done receives the outcome (nil once
 // the batch committed) and after runs in the writer goroutine, so after
-// must not block nor enqueue writes.
+// must not block nor enqueue writes: it may hand writes that follow from
+// this one to followUp instead.
 type write struct {
 	apply func(ctx context.Context, st labelhub.PluginStore) error
 	done  chan error
@@ -84,13 +85,32 @@ func (h *Hub) write(fn func(ctx context.Context, st labelhub.PluginStore) error)
 	return <-w.done
 }
 
-// writeLoop is the one writer: it takes every write queued while the
-// previous batch committed and commits them in one transaction.
+// followUp makes w part of the next batch. Only the writer goroutine (an
+// after callback) may call it; w is committed even when the hub closes.
+func (h *Hub) followUp(w *write) {
+	if w != nil {
+		h.next = append(h.next, w)
+	}
+}
+
+// writeLoop is the one writer: it takes the follow-ups of the previous
+// batch and every write queued while that batch committed, and commits
+// them in one transaction.
 func (h *Hub) writeLoop() {
 	defer h.wwg.Done()
 	batch := make([]*write, 0, maxBatch)
-	for w := range h.writes {
-		batch = append(batch[:0], w)
+	for {
+		batch = batch[:0]
+		n := min(len(h.next), maxBatch)
+		batch = append(batch, h.next[:n]...)
+		h.next = append(h.next[:0], h.next[n:]...)
+		if len(batch) == 0 {
+			w, ok := <-h.writes
+			if !ok {
+				return
+			}
+			batch = append(batch, w)
+		}
 	fill:
 		for len(batch) < maxBatch {
 			select {

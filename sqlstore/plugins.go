@@ -735,8 +735,8 @@ func (s *Store) AuthenticateRunToken(ctx context.Context, token string) (labelhu
 }
 
 // RunBatch runs fn with a store whose run writes (CreateRun, ClaimRun,
-// RequeueRun, FinishRun, SetRunProgress, AppendRunLogs, SetRunToken) and
-// the reads GetPlugin and LastRunLogSeq go to one transaction, committed when fn returns nil; its
+// RequeueRun, FinishRun, SetRunProgress, AppendRunLogs, SetRunToken,
+// RunEnded) and the reads GetPlugin and LastRunLogSeq go to one transaction, committed when fn returns nil; its
 // other methods use the pool as usual. The hub applies many runs' changes
 // in one call (group commit): one commit instead of one per change, and
 // each statement is prepared once per batch. A write that fails aborts
