@@ -14,9 +14,11 @@ import (
 // all runs that arrive while a commit is under way together (group
 // commit); without, it applies them one by one.
 type BatchStore interface {
-	// RunBatch runs fn with a store whose run writes go to one
-	// transaction, committed when fn returns nil.
-	RunBatch(ctx context.Context, fn func(labelhub.PluginStore) error) error
+	// RunBatch applies writes 0 … n-1, each with a store whose run
+	// writes go to one transaction, committed when every apply returned
+	// nil. It may apply them concurrently (sqlstore pipelines their
+	// statements on PostgreSQL), so apply(i) touches only write i.
+	RunBatch(ctx context.Context, n int, apply func(i int, st labelhub.PluginStore) error) error
 }
 
 // finisherAt is implemented by stores whose FinishRun can take the finish
@@ -156,14 +158,7 @@ func (h *Hub) commit(batch []*write) {
 func (h *Hub) applyBatch(bs BatchStore, ws []*write) error {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	return bs.RunBatch(ctx, func(st labelhub.PluginStore) error {
-		for _, w := range ws {
-			if err := w.apply(ctx, st); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return bs.RunBatch(ctx, len(ws), func(i int, st labelhub.PluginStore) error { return ws[i].apply(ctx, st) })
 }
 
 func (h *Hub) applyAlone(w *write) error {

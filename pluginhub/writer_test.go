@@ -25,7 +25,7 @@ type fakeBatchStore struct {
 	pending   map[string]bool
 }
 
-func (f *fakeBatchStore) RunBatch(ctx context.Context, fn func(labelhub.PluginStore) error) error {
+func (f *fakeBatchStore) RunBatch(ctx context.Context, n int, apply func(int, labelhub.PluginStore) error) error {
 	f.mu.Lock()
 	first := len(f.sizes) == 0
 	f.sizes = append(f.sizes, 0)
@@ -35,8 +35,10 @@ func (f *fakeBatchStore) RunBatch(ctx context.Context, fn func(labelhub.PluginSt
 		close(f.entered)
 		<-f.gate
 	}
-	if err := fn(f); err != nil {
-		return err
+	for i := range n {
+		if err := apply(i, f); err != nil {
+			return err
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -726,20 +726,32 @@ func (s *Store) AuthenticateRunToken(ctx context.Context, token string) (labelhu
 	return a, nil
 }
 
-// RunBatch runs fn with a store whose run writes (CreateRun, ClaimRun,
+// RunBatch applies writes 0 … n-1 of the plugin hub (pluginhub.BatchStore)
+// with stores whose run writes (CreateRun, CreatePluginRun, ClaimRun,
 // RequeueRun, FinishRun, SetRunProgress, AppendRunLogs, SetRunToken,
-// RunEnded) and the reads GetPlugin and LastRunLogSeq go to one transaction, committed when fn returns nil; its
-// other methods use the pool as usual. The hub applies many runs' changes
-// in one call (group commit): one commit instead of one per change, and
-// each statement is prepared once per batch. A write that fails aborts
-// the whole batch (PostgreSQL refuses further statements in the
-// transaction), so fn should return the first error.
-func (s *Store) RunBatch(ctx context.Context, fn func(labelhub.PluginStore) error) error {
+// RunEnded) and the reads GetPlugin and LastRunLogSeq go to one
+// transaction, committed when every apply returned nil; their other
+// methods use the pool as usual. One commit for many runs' changes
+// (group commit) instead of one each. On SQLite the writes are applied
+// one after the other on one connection, each statement prepared once for
+// the connection's life; on PostgreSQL each in a goroutine of its own,
+// their statements pipelined (pgPipeline), so apply must touch only the
+// state of write i. A write that fails aborts the whole batch (PostgreSQL
+// refuses further statements in the transaction), so apply should return
+// the first error.
+func (s *Store) RunBatch(ctx context.Context, n int, apply func(i int, st labelhub.PluginStore) error) error {
 	if s.postgres {
-		// pgx caches prepared statements per connection already.
-		return s.tx(ctx, func(tx *sql.Tx) error { return fn(&batchStore{Store: s, q: sqlQ{tx}}) })
+		return s.pgRunBatch(ctx, n, apply)
 	}
-	return s.sqliteBatch(ctx, func(q querier) error { return fn(&batchStore{Store: s, q: sqlQ{q}}) })
+	return s.sqliteBatch(ctx, func(q querier) error {
+		bs := &batchStore{Store: s, q: sqlQ{q}}
+		for i := range n {
+			if err := apply(i, bs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // sqliteBatch runs fn in a transaction on the bulk connection (see
