@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync"
@@ -22,8 +23,9 @@ import (
 // write. A write's own statements stay in its order; the statements of
 // different writes interleave, as writes of one batch are independent.
 type pgPipeline struct {
-	ctx context.Context
-	tx  pgx.Tx
+	ctx   context.Context
+	conn  *pgx.Conn
+	begun bool // BEGIN was sent, with the first round
 
 	mu      sync.Mutex
 	running int         // writes not done
@@ -94,6 +96,10 @@ func (p *pgPipeline) sendIfAllWait() {
 	p.queued = p.queued[:0]
 	if p.failed == nil {
 		p.batch.QueuedQueries = p.batch.QueuedQueries[:0]
+		if !p.begun {
+			p.batch.Queue("BEGIN") // one round trip less than a BEGIN of its own
+			p.begun = true
+		}
 		for _, st := range p.stmts {
 			q := p.batch.Queue(st.query, st.args...)
 			if st.row {
@@ -114,7 +120,7 @@ func (p *pgPipeline) sendIfAllWait() {
 				})
 			}
 		}
-		if err := p.tx.SendBatch(p.ctx, &p.batch).Close(); err != nil {
+		if err := p.conn.SendBatch(p.ctx, &p.batch).Close(); err != nil {
 			p.failed = err
 		}
 	}
@@ -139,11 +145,7 @@ func (s *Store) pgRunBatch(ctx context.Context, n int, apply func(i int, st labe
 		if !ok {
 			return fmt.Errorf("sqlstore: a PostgreSQL connection of type %T", dc)
 		}
-		tx, err := sc.Conn().Begin(ctx)
-		if err != nil {
-			return err
-		}
-		p := &pgPipeline{ctx: ctx, tx: tx, running: n}
+		p := &pgPipeline{ctx: ctx, conn: sc.Conn(), running: n}
 		bs := &batchStore{Store: s, q: p}
 		errs := make([]error, n)
 		var wg sync.WaitGroup
@@ -156,16 +158,23 @@ func (s *Store) pgRunBatch(ctx context.Context, n int, apply func(i int, st labe
 			}()
 		}
 		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				_ = tx.Rollback(context.WithoutCancel(ctx))
-				return err
+		err := p.failed
+		for _, e := range errs {
+			if e != nil {
+				err = e
+				break
 			}
 		}
-		if p.failed != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-			return p.failed
+		switch {
+		case !p.begun:
+			return err // nothing was sent
+		case err != nil:
+			if _, rerr := p.conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+				return errors.Join(err, driver.ErrBadConn) // database/sql drops the connection
+			}
+			return err
 		}
-		return tx.Commit(ctx)
+		_, err = p.conn.Exec(ctx, "COMMIT")
+		return err
 	})
 }
