@@ -87,6 +87,12 @@ func (h *Hub) write(fn func(ctx context.Context, st labelhub.PluginStore) error)
 	return <-w.done
 }
 
+// followUpWait is how long follow-ups wait for a write to share a batch
+// with when nothing else is queued: a batch of follow-ups alone would hold
+// up the next write behind its commit (on a quiet hub, the next run of a
+// caller that waited for the end of the previous one).
+const followUpWait = 20 * time.Millisecond
+
 // followUp makes w part of the next batch. Only the writer goroutine (an
 // after callback) may call it; w is committed even when the hub closes.
 func (h *Hub) followUp(w *write) {
@@ -101,23 +107,41 @@ func (h *Hub) followUp(w *write) {
 func (h *Hub) writeLoop() {
 	defer h.wwg.Done()
 	batch := make([]*write, 0, maxBatch)
+	wait := time.NewTimer(followUpWait)
+	wait.Stop()
+	closed := false
 	for {
 		batch = batch[:0]
 		n := min(len(h.next), maxBatch)
 		batch = append(batch, h.next[:n]...)
 		h.next = append(h.next[:0], h.next[n:]...)
-		if len(batch) == 0 {
+		switch {
+		case len(batch) == 0 && closed:
+			return
+		case len(batch) == 0:
 			w, ok := <-h.writes
 			if !ok {
 				return
 			}
 			batch = append(batch, w)
+		case !closed:
+			wait.Reset(followUpWait)
+			select {
+			case w, ok := <-h.writes:
+				if ok {
+					batch = append(batch, w)
+				}
+				closed = !ok
+			case <-wait.C:
+			}
+			wait.Stop()
 		}
 	fill:
 		for len(batch) < maxBatch {
 			select {
 			case w, ok := <-h.writes:
 				if !ok {
+					closed = true
 					break fill
 				}
 				batch = append(batch, w)
