@@ -34,9 +34,13 @@ import (
 // (start a run, wait for its end), runs/s is with 64 runs in flight, and
 // cpu-us/run is the CPU time of the whole process (hub, database driver,
 // plugins and callers) per run, which a busy machine disturbs less than
-// the wall clock.
+// the wall clock. The hub-api benchmarks then measure the floor
+// (runFloor, floor_bench_test.go) as many times on the same database and
+// report floor-p50-ms or floor-runs/s and the ratio (labelhub time /
+// floor time), and log a "versus floor:" line with the load average.
 
 type benchEnv struct {
+	db, dsn string // "sqlite" (dsn a file) or "postgres"
 	store   *sqlstore.Store
 	hub     *pluginhub.Hub
 	srv     *httptest.Server // the API, with the connect endpoint
@@ -83,7 +87,7 @@ func newBenchEnv(b *testing.B, db string) *benchEnv {
 	h := pluginhub.New(pluginhub.Config{Store: s, Logger: quiet(), NewToken: sqlstore.NewRunToken, PollInterval: 20 * time.Millisecond})
 	srv := httptest.NewServer(httpapi.New(httpapi.Config{Store: s, Logger: quiet(), Plugins: h, RunTokens: s}))
 	b.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); h.Close() })
-	return &benchEnv{store: s, hub: h, srv: srv, actor: a, key: key, project: proj, plugin: p, secret: secret}
+	return &benchEnv{db: db, dsn: dsn, store: s, hub: h, srv: srv, actor: a, key: key, project: proj, plugin: p, secret: secret}
 }
 
 // startNoop starts n in-process SDK plugins of conc runs each that answer
@@ -152,40 +156,72 @@ func (e *benchEnv) runHTTP(ctx context.Context, hc *http.Client) error {
 	return nil
 }
 
-// latencies runs op b.N times in a row and reports p50 and p99.
-func latencies(b *testing.B, op func() error) {
+// latencies runs op b.N times in a row and reports p50 and p99, which it
+// returns in milliseconds.
+func latencies(b *testing.B, op func() error) (p50, p99 float64) {
 	b.Helper()
-	d := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
+	d, cpu, err := timeEach(b.N, op)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/run")
+	p50, p99 = quantileMS(d, 0.50), quantileMS(d, 0.99)
+	b.ReportMetric(p50, "p50-ms")
+	b.ReportMetric(p99, "p99-ms")
+	return p50, p99
+}
+
+// timeEach runs op n times in a row and returns each time, sorted, and the
+// process's CPU time.
+func timeEach(n int, op func() error) ([]time.Duration, time.Duration, error) {
+	d := make([]time.Duration, 0, n)
 	cpu := processCPU()
-	for range b.N {
+	for range n {
 		t := time.Now()
 		if err := op(); err != nil {
-			b.Fatal(err)
+			return nil, 0, err
 		}
 		d = append(d, time.Since(t))
 	}
-	b.StopTimer()
-	b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-us/run")
+	cpu = processCPU() - cpu
 	slices.Sort(d)
-	ms := func(q float64) float64 { return float64(d[int(q*float64(len(d)-1))]) / float64(time.Millisecond) }
-	b.ReportMetric(ms(0.50), "p50-ms")
-	b.ReportMetric(ms(0.99), "p99-ms")
+	return d, cpu, nil
 }
 
-// throughput runs op b.N times with inFlight at once and reports runs/s.
-func throughput(b *testing.B, inFlight int, op func() error) {
+func quantileMS(d []time.Duration, q float64) float64 {
+	return float64(d[int(q*float64(len(d)-1))]) / float64(time.Millisecond)
+}
+
+// throughput runs op b.N times with inFlight at once and reports runs/s,
+// which it returns.
+func throughput(b *testing.B, inFlight int, op func() error) float64 {
 	b.Helper()
+	b.ResetTimer()
+	el, cpu, err := timeAll(b.N, inFlight, op)
+	b.StopTimer()
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/run")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rate := float64(b.N) / el.Seconds()
+	b.ReportMetric(rate, "runs/s")
+	return rate
+}
+
+// timeAll runs op n times with inFlight at once and returns the time it
+// took and the process's CPU time.
+func timeAll(n, inFlight int, op func() error) (time.Duration, time.Duration, error) {
 	var next atomic.Int64
 	var failed atomic.Value
 	var wg sync.WaitGroup
-	b.ResetTimer()
 	start, cpu := time.Now(), processCPU()
 	for range inFlight {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= int64(b.N) {
+			for next.Add(1) <= int64(n) {
 				if err := op(); err != nil {
 					failed.Store(err)
 					return
@@ -194,13 +230,47 @@ func throughput(b *testing.B, inFlight int, op func() error) {
 		}()
 	}
 	wg.Wait()
-	el := time.Since(start)
-	b.StopTimer()
-	b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-us/run")
-	if err, _ := failed.Load().(error); err != nil {
+	el, cpu := time.Since(start), processCPU()-cpu
+	err, _ := failed.Load().(error)
+	return el, cpu, err
+}
+
+// versusFloorLatency measures the floor's round trip b.N times and
+// reports it next to labelhub's p50.
+func versusFloorLatency(b *testing.B, e *benchEnv, what string, p50 float64) {
+	b.Helper()
+	f := newRunFloor(b, e)
+	ctx := context.Background()
+	d, _, err := timeEach(b.N, func() error { return f.run(ctx) })
+	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(b.N)/el.Seconds(), "runs/s")
+	fp50 := quantileMS(d, 0.50)
+	b.ReportMetric(fp50, "floor-p50-ms")
+	b.ReportMetric(p50/fp50, "ratio")
+	if b.N > 1 { // not the probe run
+		b.Logf("versus floor: %s %s round trip p50: labelhub %.3f ms, floor %.3f ms, ratio %.2f (labelhub time / floor time), %d runs; load %.2f",
+			e.db, what, p50, fp50, p50/fp50, b.N, loadAvg())
+	}
+}
+
+// versusFloorThroughput measures the floor's b.N runs with inFlight at
+// once and reports them next to labelhub's rate.
+func versusFloorThroughput(b *testing.B, e *benchEnv, what string, inFlight int, rate float64) {
+	b.Helper()
+	f := newRunFloor(b, e)
+	ctx := context.Background()
+	el, _, err := timeAll(b.N, inFlight, func() error { return f.run(ctx) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	frate := float64(b.N) / el.Seconds()
+	b.ReportMetric(frate, "floor-runs/s")
+	b.ReportMetric(frate/rate, "ratio")
+	if b.N > 1 {
+		b.Logf("versus floor: %s %s %d in flight: labelhub %.0f runs/s, floor %.0f runs/s, ratio %.2f (labelhub time / floor time), %d runs; load %.2f",
+			e.db, what, inFlight, rate, frate, frate/rate, b.N, loadAvg())
+	}
 }
 
 func BenchmarkRunRoundTrip(b *testing.B) {
@@ -209,7 +279,8 @@ func BenchmarkRunRoundTrip(b *testing.B) {
 		b.Run(db+"/hub-api", func(b *testing.B) {
 			e := newBenchEnv(b, db)
 			e.startNoop(b, 1, 1)
-			latencies(b, func() error { return e.runHub(ctx) })
+			p50, _ := latencies(b, func() error { return e.runHub(ctx) })
+			versusFloorLatency(b, e, "hub-api", p50)
 		})
 		b.Run(db+"/http-wait", func(b *testing.B) {
 			e := newBenchEnv(b, db)
@@ -228,7 +299,8 @@ func BenchmarkRunThroughput(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/hub-api/instances=%d", db, instances), func(b *testing.B) {
 				e := newBenchEnv(b, db)
 				e.startNoop(b, instances, inFlight/instances)
-				throughput(b, inFlight, func() error { return e.runHub(ctx) })
+				rate := throughput(b, inFlight, func() error { return e.runHub(ctx) })
+				versusFloorThroughput(b, e, fmt.Sprintf("hub-api instances=%d", instances), inFlight, rate)
 			})
 			b.Run(fmt.Sprintf("%s/http-wait/instances=%d", db, instances), func(b *testing.B) {
 				e := newBenchEnv(b, db)

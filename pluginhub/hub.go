@@ -85,14 +85,16 @@ type Hub struct {
 	active   map[string]*activeRun     // runs held by local connections
 	changed  map[string]chan struct{}  // closed when a run changes here
 	finals   map[string]finalRun       // runs that ended here moments ago
+	ending   map[string]labelhub.Run   // runs whose end is being committed, as stored before
 	ended    []string                  // ids in finals, oldest first
 	kick     chan struct{}
 	// queuedHint says the database may hold queued runs for local
 	// instances, so that a freed slot should look for them at once.
 	queuedHint atomic.Bool
 
-	// The writer (writer.go).
+	// The writer (writer.go); next is used by the writer goroutine only.
 	writes  chan *write
+	next    []*write
 	wmu     sync.RWMutex
 	wclosed bool
 	wwg     sync.WaitGroup
@@ -100,8 +102,6 @@ type Hub struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	// endWG tracks the calls of the store's RunEnded (runended.go).
-	endWG sync.WaitGroup
 }
 
 // finalRun is a run as stored when it ended on this replica, kept briefly
@@ -165,7 +165,7 @@ func New(cfg Config) *Hub {
 		cfg.MaxQueuedRuns = DefaultMaxQueuedRuns
 	}
 	h := &Hub{cfg: cfg, log: cfg.Logger, store: cfg.Store, conns: map[string]*conn{}, byPlugin: map[string]map[*conn]bool{},
-		active: map[string]*activeRun{}, changed: map[string]chan struct{}{}, finals: map[string]finalRun{}, kick: make(chan struct{}, 1),
+		active: map[string]*activeRun{}, changed: map[string]chan struct{}{}, finals: map[string]finalRun{}, ending: map[string]labelhub.Run{}, kick: make(chan struct{}, 1),
 		writes: make(chan *write, 4*maxBatch)}
 	if cfg.SocketIOConcurrency <= 0 {
 		cfg.SocketIOConcurrency = DefaultSocketIOConcurrency
@@ -206,7 +206,6 @@ func (h *Hub) Close() {
 	}
 	h.wmu.Unlock()
 	h.wwg.Wait()
-	h.endWG.Wait()
 }
 
 // Config returns the configuration in effect, defaults filled in.
@@ -223,9 +222,10 @@ func (h *Hub) poke() {
 func (h *Hub) notify(runID string) { h.settle(runID, nil) }
 
 // settle is notify for a run that ended as final (stored so): waiters find
-// it in memory.
+// it in memory. Either way the run's end is no longer pending here.
 func (h *Hub) settle(runID string, final *labelhub.Run) {
 	h.mu.Lock()
+	delete(h.ending, runID)
 	if final != nil && len(h.finals) < maxFinals &&
 		len(final.Params)+len(final.ConfigJSON)+len(final.Result)+len(final.Error) <= maxFinalBytes {
 		// Kept even without a waiter yet: the caller of CreateRun
@@ -241,12 +241,16 @@ func (h *Hub) settle(runID string, final *labelhub.Run) {
 }
 
 // local returns the run as this replica knows it: held by a local
-// instance, or ended here moments ago.
+// instance, ending (as stored until its end commits), or ended here
+// moments ago.
 func (h *Hub) local(orgID, runID string) (labelhub.Run, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if ar := h.active[runID]; ar != nil && ar.run.OrgID == orgID {
 		return ar.run, true
+	}
+	if r, ok := h.ending[runID]; ok && r.OrgID == orgID {
+		return r, true
 	}
 	if f, ok := h.finals[runID]; ok && f.run.OrgID == orgID {
 		return f.run, true
@@ -720,7 +724,9 @@ func (h *Hub) expire() {
 			_ = ar.conn.send(&pluginproto.Message{Type: pluginproto.TypeCancel, ID: r.ID, Reason: "the run timed out"})
 		}
 		h.notify(r.ID)
-		h.runEnded(r, "")
+		if w := h.endWrite(r, ""); w != nil {
+			h.enqueue(w)
+		}
 	}
 }
 
@@ -778,6 +784,9 @@ func (h *Hub) finish(c *conn, runID string, state labelhub.RunState, result json
 		errText = ar.reason + ": " + errText
 	}
 	h.drop(ar)
+	// Until the end commits, a waiter finds the run here (settle in after
+	// forgets it) instead of reading it back.
+	h.ending[runID] = ar.run
 	final := ar.run
 	if !ar.cancelAt.IsZero() {
 		final.CancelRequested = true
@@ -801,7 +810,7 @@ func (h *Hub) finish(c *conn, runID string, state labelhub.RunState, result json
 				h.notify(runID)
 			}
 			if err == nil && changed {
-				h.runEnded(final, c.plugin.Type)
+				h.followUp(h.endWrite(final, c.plugin.Type))
 			}
 		}})
 }

@@ -14,9 +14,11 @@ import (
 // all runs that arrive while a commit is under way together (group
 // commit); without, it applies them one by one.
 type BatchStore interface {
-	// RunBatch runs fn with a store whose run writes go to one
-	// transaction, committed when fn returns nil.
-	RunBatch(ctx context.Context, fn func(labelhub.PluginStore) error) error
+	// RunBatch applies writes 0 … n-1, each with a store whose run
+	// writes go to one transaction, committed when every apply returned
+	// nil. It may apply them concurrently (sqlstore pipelines their
+	// statements on PostgreSQL), so apply(i) touches only write i.
+	RunBatch(ctx context.Context, n int, apply func(i int, st labelhub.PluginStore) error) error
 }
 
 // finisherAt is implemented by stores whose FinishRun can take the finish
@@ -47,7 +49,8 @@ var errHubClosed = errors.New("the plugin hub is shutting down")
 // A write is one change of the run state machine. The writer applies it
 // with the others of its batch; then done receives the outcome (nil once
 // the batch committed) and after runs in the writer goroutine, so after
-// must not block nor enqueue writes.
+// must not block nor enqueue writes: it may hand writes that follow from
+// this one to followUp instead.
 type write struct {
 	apply func(ctx context.Context, st labelhub.PluginStore) error
 	done  chan error
@@ -84,18 +87,61 @@ func (h *Hub) write(fn func(ctx context.Context, st labelhub.PluginStore) error)
 	return <-w.done
 }
 
-// writeLoop is the one writer: it takes every write queued while the
-// previous batch committed and commits them in one transaction.
+// followUpWait is how long follow-ups wait for a write to share a batch
+// with when nothing else is queued: a batch of follow-ups alone would hold
+// up the next write behind its commit (on a quiet hub, the next run of a
+// caller that waited for the end of the previous one).
+const followUpWait = 20 * time.Millisecond
+
+// followUp makes w part of the next batch. Only the writer goroutine (an
+// after callback) may call it; w is committed even when the hub closes.
+func (h *Hub) followUp(w *write) {
+	if w != nil {
+		h.next = append(h.next, w)
+	}
+}
+
+// writeLoop is the one writer: it takes the follow-ups of the previous
+// batch and every write queued while that batch committed, and commits
+// them in one transaction.
 func (h *Hub) writeLoop() {
 	defer h.wwg.Done()
 	batch := make([]*write, 0, maxBatch)
-	for w := range h.writes {
-		batch = append(batch[:0], w)
+	wait := time.NewTimer(followUpWait)
+	wait.Stop()
+	closed := false
+	for {
+		batch = batch[:0]
+		n := min(len(h.next), maxBatch)
+		batch = append(batch, h.next[:n]...)
+		h.next = append(h.next[:0], h.next[n:]...)
+		switch {
+		case len(batch) == 0 && closed:
+			return
+		case len(batch) == 0:
+			w, ok := <-h.writes
+			if !ok {
+				return
+			}
+			batch = append(batch, w)
+		case !closed:
+			wait.Reset(followUpWait)
+			select {
+			case w, ok := <-h.writes:
+				if ok {
+					batch = append(batch, w)
+				}
+				closed = !ok
+			case <-wait.C:
+			}
+			wait.Stop()
+		}
 	fill:
 		for len(batch) < maxBatch {
 			select {
 			case w, ok := <-h.writes:
 				if !ok {
+					closed = true
 					break fill
 				}
 				batch = append(batch, w)
@@ -136,14 +182,7 @@ func (h *Hub) commit(batch []*write) {
 func (h *Hub) applyBatch(bs BatchStore, ws []*write) error {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	return bs.RunBatch(ctx, func(st labelhub.PluginStore) error {
-		for _, w := range ws {
-			if err := w.apply(ctx, st); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return bs.RunBatch(ctx, len(ws), func(i int, st labelhub.PluginStore) error { return ws[i].apply(ctx, st) })
 }
 
 func (h *Hub) applyAlone(w *write) error {

@@ -25,7 +25,7 @@ type fakeBatchStore struct {
 	pending   map[string]bool
 }
 
-func (f *fakeBatchStore) RunBatch(ctx context.Context, fn func(labelhub.PluginStore) error) error {
+func (f *fakeBatchStore) RunBatch(ctx context.Context, n int, apply func(int, labelhub.PluginStore) error) error {
 	f.mu.Lock()
 	first := len(f.sizes) == 0
 	f.sizes = append(f.sizes, 0)
@@ -35,8 +35,10 @@ func (f *fakeBatchStore) RunBatch(ctx context.Context, fn func(labelhub.PluginSt
 		close(f.entered)
 		<-f.gate
 	}
-	if err := fn(f); err != nil {
-		return err
+	for i := range n {
+		if err := apply(i, f); err != nil {
+			return err
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -177,5 +179,32 @@ func TestWriteAfterClose(t *testing.T) {
 	}
 	if !f.committed["x"] || f.committed["y"] {
 		t.Fatalf("committed %v", f.committed)
+	}
+}
+
+// A write's after callback may hand the writer a follow-up: it goes in the
+// next batch, apart from the write it follows, and is committed even when
+// the hub closes right after.
+func TestFollowUpGoesInTheNextBatch(t *testing.T) {
+	f := &fakeBatchStore{committed: map[string]bool{}}
+	h := startWriter(t, f)
+	done := make(chan error, 1)
+	h.enqueue(&write{apply: f.put("end"), done: done, after: func(err error) {
+		if err == nil {
+			h.followUp(&write{apply: f.put("notice")})
+		}
+	}})
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	h.wmu.Lock()
+	h.wclosed = true
+	close(h.writes)
+	h.wmu.Unlock()
+	h.wwg.Wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.committed["end"] || !f.committed["notice"] || len(f.sizes) != 2 {
+		t.Fatalf("committed %v in batches %v, want end and notice in two", f.committed, f.sizes)
 	}
 }

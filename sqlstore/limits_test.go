@@ -152,7 +152,7 @@ func TestCreatePluginRunQueuedLimit(t *testing.T) {
 				_, err := s.CreatePluginRun(ctx, r, nil, sqlstore.NewRunToken(), limit)
 				return err
 			}
-			return s.RunBatch(ctx, func(st labelhub.PluginStore) error {
+			return s.RunBatch(ctx, 1, func(_ int, st labelhub.PluginStore) error {
 				_, err := st.(creator).CreatePluginRun(ctx, r, nil, sqlstore.NewRunToken(), limit)
 				return err
 			})

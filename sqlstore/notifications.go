@@ -23,6 +23,10 @@ func scanNotification(row interface{ Scan(...any) error }) (labelhub.Notificatio
 // AddNotification implements labelhub.NotificationStore; ID and CreatedAt
 // are set when empty.
 func (s *Store) AddNotification(ctx context.Context, n labelhub.Notification) (labelhub.Notification, error) {
+	return addNotification(ctx, sqlQ{s.db}, n)
+}
+
+func addNotification(ctx context.Context, q runQuerier, n labelhub.Notification) (labelhub.Notification, error) {
 	if n.ID == "" {
 		n.ID = labelhub.NewID()
 	}
@@ -30,7 +34,7 @@ func (s *Store) AddNotification(ctx context.Context, n labelhub.Notification) (l
 		n.CreatedAt = now()
 	}
 	n.ReadAt = nil
-	_, err := s.db.ExecContext(ctx, `INSERT INTO notifications (`+notificationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)`,
+	_, err := q.exec(ctx, `INSERT INTO notifications (`+notificationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)`,
 		n.ID, n.OrgID, n.UserID, n.Kind, n.Title, n.Message, n.RunID, micros(n.CreatedAt))
 	return n, err
 }
@@ -86,12 +90,22 @@ var _ labelhub.NotificationStore = (*Store)(nil)
 // of other plugin types and cancelled runs notify nobody. typ, when not
 // empty, spares the read for other plugin types.
 func (s *Store) RunEnded(ctx context.Context, r labelhub.Run, typ labelhub.PluginType) error {
+	return runEnded(ctx, sqlQ{s.db}, r, typ)
+}
+
+// RunEnded is Store.RunEnded in the batch's transaction: the hub gives it
+// the batch after the one that stored the run's end.
+func (b *batchStore) RunEnded(ctx context.Context, r labelhub.Run, typ labelhub.PluginType) error {
+	return runEnded(ctx, b.q, r, typ)
+}
+
+func runEnded(ctx context.Context, q runQuerier, r labelhub.Run, typ labelhub.PluginType) error {
 	if typ != "" && typ != labelhub.PluginExport {
 		return nil
 	}
 	var ptype, plugin, project, runBy, orgID, state, errText string
 	var size sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT p.type, p.name, pr.name, r.run_by, r.org_id, r.state, r.error, a.size
+	err := q.row(ctx, `SELECT p.type, p.name, pr.name, r.run_by, r.org_id, r.state, r.error, a.size
 		FROM plugin_runs r JOIN plugins p ON p.id = r.plugin_id JOIN projects pr ON pr.id = r.project_id
 		LEFT JOIN plugin_run_artifacts a ON a.run_id = r.id WHERE r.id = $1`, r.ID).
 		Scan(&ptype, &plugin, &project, &runBy, &orgID, &state, &errText, &size)
@@ -117,7 +131,7 @@ func (s *Store) RunEnded(ctx context.Context, r labelhub.Run, typ labelhub.Plugi
 	default:
 		return nil
 	}
-	_, err = s.AddNotification(ctx, n)
+	_, err = addNotification(ctx, q, n)
 	return err
 }
 

@@ -297,12 +297,12 @@ func scanRun(row interface{ Scan(...any) error }) (labelhub.Run, error) {
 // is stored as claimed already by r.InstanceID (the hub dispatches it from
 // memory); any other state is stored as queued.
 func (s *Store) CreateRun(ctx context.Context, r labelhub.Run, token string) error {
-	return createRun(ctx, s.db, r, token)
+	return createRun(ctx, sqlQ{s.db}, r, token)
 }
 
-func createRun(ctx context.Context, q querier, r labelhub.Run, token string) error {
+func createRun(ctx context.Context, q runQuerier, r labelhub.Run, token string) error {
 	var one int
-	if err := q.QueryRowContext(ctx, `SELECT 1 FROM projects WHERE org_id = $1 AND id = $2`, r.OrgID, r.ProjectID).Scan(&one); err != nil {
+	if err := q.row(ctx, `SELECT 1 FROM projects WHERE org_id = $1 AND id = $2`, r.OrgID, r.ProjectID).Scan(&one); err != nil {
 		return notFound(err, "project")
 	}
 	params := string(r.Params)
@@ -318,7 +318,7 @@ func createRun(ctx context.Context, q querier, r labelhub.Run, token string) err
 			started.Int64 = micros(*r.StartedAt)
 		}
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO plugin_runs (id, org_id, plugin_id, project_id, state, config_json, params, run_by, token_hash,
+	_, err := q.exec(ctx, `INSERT INTO plugin_runs (id, org_id, plugin_id, project_id, state, config_json, params, run_by, token_hash,
 		created_at, updated_at, deadline, instance_id, attempts, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		r.ID, r.OrgID, r.PluginID, r.ProjectID, string(state), r.ConfigJSON, params, r.RunBy, hashSecret(token),
 		micros(r.CreatedAt), micros(r.CreatedAt), micros(r.Deadline), instance, attempts, started)
@@ -332,12 +332,12 @@ func createRun(ctx context.Context, q querier, r labelhub.Run, token string) err
 // already (maxQueued <= 0: no limit; see createPluginRun).
 func (s *Store) CreatePluginRun(ctx context.Context, r labelhub.Run, config *string, token string, maxQueued int) (string, error) {
 	if !s.postgres || maxQueued <= 0 || storedRunning(r) {
-		return createPluginRun(ctx, s.db, s.postgres, r, config, token, maxQueued)
+		return createPluginRun(ctx, sqlQ{s.db}, s.postgres, r, config, token, maxQueued)
 	}
 	var got string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		got, err = createPluginRun(ctx, tx, true, r, config, token, maxQueued)
+		got, err = createPluginRun(ctx, sqlQ{tx}, true, r, config, token, maxQueued)
 		return err
 	})
 	return got, err
@@ -358,10 +358,10 @@ func storedRunning(r labelhub.Run) bool {
 // first takes an advisory lock of the plugin and organisation until it
 // ends, so that the insert's snapshot, taken once the lock is held, sees
 // every run another creator committed.
-func createPluginRun(ctx context.Context, q querier, postgres bool, r labelhub.Run, config *string, token string, maxQueued int) (string, error) {
+func createPluginRun(ctx context.Context, q runQuerier, postgres bool, r labelhub.Run, config *string, token string, maxQueued int) (string, error) {
 	limited := maxQueued > 0 && !storedRunning(r)
 	if limited && postgres {
-		if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, lockQueuedOfPlugin, r.OrgID+"/"+r.PluginID); err != nil {
+		if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, lockQueuedOfPlugin, r.OrgID+"/"+r.PluginID); err != nil {
 			return "", err
 		}
 	}
@@ -391,17 +391,17 @@ func createPluginRun(ctx context.Context, q querier, postgres bool, r labelhub.R
 		args = append(args, string(labelhub.RunQueued), maxQueued)
 	}
 	var got string
-	err := q.QueryRowContext(ctx, `INSERT INTO plugin_runs (id, org_id, plugin_id, project_id, state, config_json, params, run_by, token_hash,
+	err := q.row(ctx, `INSERT INTO plugin_runs (id, org_id, plugin_id, project_id, state, config_json, params, run_by, token_hash,
 		created_at, updated_at, deadline, instance_id, attempts, started_at)
 		SELECT $1, pr.org_id, p.id, pr.id, $2, COALESCE($3, p.default_config), $4, $5, $6, $7, $7, $8, $9, $10, $11
 		FROM plugins p, projects pr WHERE (p.org_id = $12 OR p.builtin <> '') AND p.id = $13 AND pr.org_id = $12 AND pr.id = $14`+underLimit+`
 		RETURNING config_json`, args...).Scan(&got)
 	if err == sql.ErrNoRows {
 		var one int
-		if err := q.QueryRowContext(ctx, `SELECT 1 FROM plugins WHERE (org_id = $1 OR builtin <> '') AND id = $2`, r.OrgID, r.PluginID).Scan(&one); err != nil {
+		if err := q.row(ctx, `SELECT 1 FROM plugins WHERE (org_id = $1 OR builtin <> '') AND id = $2`, r.OrgID, r.PluginID).Scan(&one); err != nil {
 			return "", notFound(err, "plugin")
 		}
-		if err := q.QueryRowContext(ctx, `SELECT 1 FROM projects WHERE org_id = $1 AND id = $2`, r.OrgID, r.ProjectID).Scan(&one); err != nil {
+		if err := q.row(ctx, `SELECT 1 FROM projects WHERE org_id = $1 AND id = $2`, r.OrgID, r.ProjectID).Scan(&one); err != nil {
 			return "", notFound(err, "project")
 		}
 		if limited {
@@ -446,46 +446,42 @@ func (s *Store) RunByToken(ctx context.Context, token string) (labelhub.Run, err
 
 // ClaimRun implements labelhub.PluginStore.
 func (s *Store) ClaimRun(ctx context.Context, id, instanceID string, deadline time.Time) (labelhub.Run, bool, error) {
-	return claimRun(ctx, s.db, id, instanceID, deadline)
+	return claimRun(ctx, sqlQ{s.db}, id, instanceID, deadline)
 }
 
-func claimRun(ctx context.Context, q querier, id, instanceID string, deadline time.Time) (labelhub.Run, bool, error) {
+func claimRun(ctx context.Context, q runQuerier, id, instanceID string, deadline time.Time) (labelhub.Run, bool, error) {
 	t := micros(now())
-	res, err := q.ExecContext(ctx, `UPDATE plugin_runs SET state = $1, instance_id = $2, attempts = attempts + 1,
+	n, err := q.exec(ctx, `UPDATE plugin_runs SET state = $1, instance_id = $2, attempts = attempts + 1,
 		started_at = COALESCE(started_at, $3), updated_at = $3, deadline = $4 WHERE id = $5 AND state = $6`,
 		string(labelhub.RunRunning), instanceID, t, micros(deadline), id, string(labelhub.RunQueued))
 	if err != nil {
 		return labelhub.Run{}, false, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n == 0 {
 		return labelhub.Run{}, false, nil
 	}
-	r, err := scanRun(q.QueryRowContext(ctx, `SELECT `+runColumns+` FROM plugin_runs WHERE id = $1`, id))
+	r, err := scanRun(q.row(ctx, `SELECT `+runColumns+` FROM plugin_runs WHERE id = $1`, id))
 	return r, err == nil, err
 }
 
 // RequeueRun implements labelhub.PluginStore.
 func (s *Store) RequeueRun(ctx context.Context, id, instanceID string, queueDeadline time.Time) (bool, error) {
-	return requeueRun(ctx, s.db, id, instanceID, queueDeadline)
+	return requeueRun(ctx, sqlQ{s.db}, id, instanceID, queueDeadline)
 }
 
-func requeueRun(ctx context.Context, q querier, id, instanceID string, queueDeadline time.Time) (bool, error) {
-	res, err := q.ExecContext(ctx, `UPDATE plugin_runs SET state = $1, instance_id = '', updated_at = $2, deadline = $3
+func requeueRun(ctx context.Context, q runQuerier, id, instanceID string, queueDeadline time.Time) (bool, error) {
+	n, err := q.exec(ctx, `UPDATE plugin_runs SET state = $1, instance_id = '', updated_at = $2, deadline = $3
 		WHERE id = $4 AND state = $5 AND instance_id = $6`,
 		string(labelhub.RunQueued), micros(now()), micros(queueDeadline), id, string(labelhub.RunRunning), instanceID)
-	if err != nil {
-		return false, err
-	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
+	return n > 0, err
 }
 
 // FinishRun implements labelhub.PluginStore.
 func (s *Store) FinishRun(ctx context.Context, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string) (bool, error) {
-	return finishRun(ctx, s.db, id, instanceID, state, result, errText, now())
+	return finishRun(ctx, sqlQ{s.db}, id, instanceID, state, result, errText, now())
 }
 
-func finishRun(ctx context.Context, q querier, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string, at time.Time) (bool, error) {
+func finishRun(ctx context.Context, q runQuerier, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string, at time.Time) (bool, error) {
 	if !state.Final() {
 		return false, fmt.Errorf("FinishRun: %q is not a final state", state)
 	}
@@ -500,21 +496,17 @@ func finishRun(ctx context.Context, q querier, id, instanceID string, state labe
 		query += ` AND instance_id = $8`
 		args = append(args, instanceID)
 	}
-	r, err := q.ExecContext(ctx, query, args...)
-	if err != nil {
-		return false, err
-	}
-	n, _ := r.RowsAffected()
-	return n > 0, nil
+	n, err := q.exec(ctx, query, args...)
+	return n > 0, err
 }
 
 // SetRunProgress implements labelhub.PluginStore.
 func (s *Store) SetRunProgress(ctx context.Context, id, instanceID string, pr labelhub.RunProgress) error {
-	return setRunProgress(ctx, s.db, id, instanceID, pr)
+	return setRunProgress(ctx, sqlQ{s.db}, id, instanceID, pr)
 }
 
-func setRunProgress(ctx context.Context, q querier, id, instanceID string, pr labelhub.RunProgress) error {
-	_, err := q.ExecContext(ctx, `UPDATE plugin_runs SET progress_done = $1, progress_total = $2, progress_message = $3, updated_at = $4
+func setRunProgress(ctx context.Context, q runQuerier, id, instanceID string, pr labelhub.RunProgress) error {
+	_, err := q.exec(ctx, `UPDATE plugin_runs SET progress_done = $1, progress_total = $2, progress_message = $3, updated_at = $4
 		WHERE id = $5 AND instance_id = $6 AND state = $7`, pr.Done, pr.Total, pr.Message, micros(now()), id, instanceID, string(labelhub.RunRunning))
 	return err
 }
@@ -641,12 +633,12 @@ func (s *Store) AppendRunLogs(ctx context.Context, runID string, logs []labelhub
 	if len(logs) == 0 {
 		return nil
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error { return appendRunLogs(ctx, tx, runID, logs) })
+	return s.tx(ctx, func(tx *sql.Tx) error { return appendRunLogs(ctx, sqlQ{tx}, runID, logs) })
 }
 
-func appendRunLogs(ctx context.Context, q querier, runID string, logs []labelhub.RunLog) error {
+func appendRunLogs(ctx context.Context, q runQuerier, runID string, logs []labelhub.RunLog) error {
 	for _, l := range logs {
-		if _, err := q.ExecContext(ctx, `INSERT INTO plugin_run_logs (run_id, seq, at, level, message, attrs) VALUES ($1, $2, $3, $4, $5, $6)`,
+		if _, err := q.exec(ctx, `INSERT INTO plugin_run_logs (run_id, seq, at, level, message, attrs) VALUES ($1, $2, $3, $4, $5, $6)`,
 			runID, l.Seq, micros(l.Time), l.Level, l.Message, string(l.Attrs)); err != nil {
 			return err
 		}
@@ -656,12 +648,12 @@ func appendRunLogs(ctx context.Context, q querier, runID string, logs []labelhub
 
 // LastRunLogSeq implements labelhub.PluginStore.
 func (s *Store) LastRunLogSeq(ctx context.Context, runID string) (int64, error) {
-	return lastRunLogSeq(ctx, s.db, runID)
+	return lastRunLogSeq(ctx, sqlQ{s.db}, runID)
 }
 
-func lastRunLogSeq(ctx context.Context, q querier, runID string) (int64, error) {
+func lastRunLogSeq(ctx context.Context, q runQuerier, runID string) (int64, error) {
 	var n sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT MAX(seq) FROM plugin_run_logs WHERE run_id = $1`, runID).Scan(&n)
+	err := q.row(ctx, `SELECT MAX(seq) FROM plugin_run_logs WHERE run_id = $1`, runID).Scan(&n)
 	return n.Int64, err
 }
 
@@ -698,11 +690,11 @@ var _ labelhub.PluginStore = (*Store)(nil)
 // SetRunToken replaces the token of a run (pluginhub.TokenSetter): a run
 // taken from the queue by another replica gets a fresh token there.
 func (s *Store) SetRunToken(ctx context.Context, runID, token string) error {
-	return setRunToken(ctx, s.db, runID, token)
+	return setRunToken(ctx, sqlQ{s.db}, runID, token)
 }
 
-func setRunToken(ctx context.Context, q querier, runID, token string) error {
-	_, err := q.ExecContext(ctx, `UPDATE plugin_runs SET token_hash = $1 WHERE id = $2`, hashSecret(token), runID)
+func setRunToken(ctx context.Context, q runQuerier, runID, token string) error {
+	_, err := q.exec(ctx, `UPDATE plugin_runs SET token_hash = $1 WHERE id = $2`, hashSecret(token), runID)
 	return err
 }
 
@@ -734,20 +726,32 @@ func (s *Store) AuthenticateRunToken(ctx context.Context, token string) (labelhu
 	return a, nil
 }
 
-// RunBatch runs fn with a store whose run writes (CreateRun, ClaimRun,
-// RequeueRun, FinishRun, SetRunProgress, AppendRunLogs, SetRunToken) and
-// the reads GetPlugin and LastRunLogSeq go to one transaction, committed when fn returns nil; its
-// other methods use the pool as usual. The hub applies many runs' changes
-// in one call (group commit): one commit instead of one per change, and
-// each statement is prepared once per batch. A write that fails aborts
-// the whole batch (PostgreSQL refuses further statements in the
-// transaction), so fn should return the first error.
-func (s *Store) RunBatch(ctx context.Context, fn func(labelhub.PluginStore) error) error {
+// RunBatch applies writes 0 … n-1 of the plugin hub (pluginhub.BatchStore)
+// with stores whose run writes (CreateRun, CreatePluginRun, ClaimRun,
+// RequeueRun, FinishRun, SetRunProgress, AppendRunLogs, SetRunToken,
+// RunEnded) and the reads GetPlugin and LastRunLogSeq go to one
+// transaction, committed when every apply returned nil; their other
+// methods use the pool as usual. One commit for many runs' changes
+// (group commit) instead of one each. On SQLite the writes are applied
+// one after the other on one connection, each statement prepared once for
+// the connection's life; on PostgreSQL each in a goroutine of its own,
+// their statements pipelined (pgPipeline), so apply must touch only the
+// state of write i. A write that fails aborts the whole batch (PostgreSQL
+// refuses further statements in the transaction), so apply should return
+// the first error.
+func (s *Store) RunBatch(ctx context.Context, n int, apply func(i int, st labelhub.PluginStore) error) error {
 	if s.postgres {
-		// pgx caches prepared statements per connection already.
-		return s.tx(ctx, func(tx *sql.Tx) error { return fn(&batchStore{Store: s, q: tx}) })
+		return s.pgRunBatch(ctx, n, apply)
 	}
-	return s.sqliteBatch(ctx, func(q querier) error { return fn(&batchStore{Store: s, q: q}) })
+	return s.sqliteBatch(ctx, func(q querier) error {
+		bs := &batchStore{Store: s, q: sqlQ{q}}
+		for i := range n {
+			if err := apply(i, bs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // sqliteBatch runs fn in a transaction on the bulk connection (see
@@ -841,11 +845,11 @@ func (c *connStmts) QueryRowContext(ctx context.Context, query string, args ...a
 // batchStore is the store RunBatch hands out.
 type batchStore struct {
 	*Store
-	q querier
+	q runQuerier
 }
 
 func (b *batchStore) GetPlugin(ctx context.Context, orgID, id string) (labelhub.Plugin, error) {
-	p, err := scanPlugin(b.q.QueryRowContext(ctx, pluginOfOrg, orgID, id))
+	p, err := scanPlugin(b.q.row(ctx, pluginOfOrg, orgID, id))
 	return p, notFound(err, "plugin")
 }
 
@@ -858,9 +862,9 @@ func (b *batchStore) CreatePluginRun(ctx context.Context, r labelhub.Run, config
 
 // queuedRuns counts the queued runs of a plugin in an organisation, for
 // the message of TooManyQueuedRuns.
-func queuedRuns(ctx context.Context, q querier, orgID, pluginID string) int {
+func queuedRuns(ctx context.Context, q runQuerier, orgID, pluginID string) int {
 	var n int
-	_ = q.QueryRowContext(ctx, `SELECT count(*) FROM plugin_runs WHERE state = $1 AND plugin_id = $2 AND org_id = $3`,
+	_ = q.row(ctx, `SELECT count(*) FROM plugin_runs WHERE state = $1 AND plugin_id = $2 AND org_id = $3`,
 		string(labelhub.RunQueued), pluginID, orgID).Scan(&n)
 	return n
 }
@@ -905,5 +909,5 @@ func (b *batchStore) SetRunToken(ctx context.Context, runID, token string) error
 
 // FinishRunAt implements FinishRun with the finish time given.
 func (s *Store) FinishRunAt(ctx context.Context, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string, at time.Time) (bool, error) {
-	return finishRun(ctx, s.db, id, instanceID, state, result, errText, at)
+	return finishRun(ctx, sqlQ{s.db}, id, instanceID, state, result, errText, at)
 }

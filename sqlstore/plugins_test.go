@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -214,7 +215,7 @@ func TestRunBatch(t *testing.T) {
 		var ids []string
 		queued := mk()
 		at := t0.Add(time.Millisecond)
-		err = s.RunBatch(ctx, func(st labelhub.PluginStore) error {
+		err = s.RunBatch(ctx, 1, func(_ int, st labelhub.PluginStore) error {
 			if got, err := st.GetPlugin(ctx, org.ID, p.ID); err != nil || got.DefaultConfig != `{"d":1}` {
 				t.Errorf("GetPlugin in a batch = %+v, %v", got, err)
 			}
@@ -284,7 +285,7 @@ func TestRunBatch(t *testing.T) {
 
 		// A batch whose last change fails leaves nothing behind.
 		lost := mk()
-		err = s.RunBatch(ctx, func(st labelhub.PluginStore) error {
+		err = s.RunBatch(ctx, 1, func(_ int, st labelhub.PluginStore) error {
 			if err := st.CreateRun(ctx, lost, sqlstore.NewRunToken()); err != nil {
 				return err
 			}
@@ -301,6 +302,82 @@ func TestRunBatch(t *testing.T) {
 		}
 		if got, _ := s.GetRun(ctx, org.ID, ids[1]); got.State != labelhub.RunRunning {
 			t.Fatalf("a finish of a failed batch was stored: %+v", got)
+		}
+	})
+}
+
+// The writes of one batch, applied concurrently on PostgreSQL with their
+// statements pipelined: each write's statements keep their order (a run
+// is created, claimed, given a token, logged, read back and finished),
+// reads see the writes of the batch before them, and one failing write
+// rolls back every write of the batch.
+func TestRunBatchOfManyWrites(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		org, admin, _ := newOrg(t, s, "admin@example.com")
+		p, _, err := s.CreatePlugin(ctx, org.ID, admin.ID, labelhub.PluginInput{Name: ptr("E"), Type: ptr(labelhub.PluginExport), DefaultConfig: ptr(`{"d":1}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		proj, err := s.CreateProject(ctx, org.ID, admin.ID, labelhub.ProjectInput{Name: ptr("P")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Now().UTC().Truncate(time.Microsecond)
+		runs := make([]labelhub.Run, 40)
+		for i := range runs {
+			runs[i] = labelhub.Run{ID: labelhub.NewID(), OrgID: org.ID, PluginID: p.ID, ProjectID: proj.ID, RunBy: admin.ID, CreatedAt: t0, Deadline: t0.Add(time.Hour)}
+		}
+		type creator interface {
+			CreatePluginRun(ctx context.Context, r labelhub.Run, config *string, token string, maxQueued int) (string, error)
+		}
+		configs := make([]string, len(runs))
+		write := func(i int, st labelhub.PluginStore) error {
+			r := runs[i]
+			cfg, err := st.(creator).CreatePluginRun(ctx, r, nil, sqlstore.NewRunToken(), 100)
+			if err != nil {
+				return err
+			}
+			configs[i] = cfg
+			claimed, ok, err := st.ClaimRun(ctx, r.ID, "inst", t0.Add(time.Hour))
+			if err != nil || !ok || claimed.Attempts != 1 || claimed.InstanceID != "inst" {
+				return fmt.Errorf("claim %d: %+v, %v, %v", i, claimed, ok, err)
+			}
+			if err := st.(interface {
+				SetRunToken(context.Context, string, string) error
+			}).SetRunToken(ctx, r.ID, sqlstore.NewRunToken()); err != nil {
+				return err
+			}
+			if err := st.AppendRunLogs(ctx, r.ID, []labelhub.RunLog{{Seq: 1, Time: t0, Level: "info", Message: "hi"}}); err != nil {
+				return err
+			}
+			if seq, err := st.LastRunLogSeq(ctx, r.ID); err != nil || seq != 1 {
+				return fmt.Errorf("last log seq %d: %d, %v", i, seq, err)
+			}
+			ok, err = st.FinishRun(ctx, r.ID, "inst", labelhub.RunSucceeded, json.RawMessage(`true`), "")
+			if err != nil || !ok {
+				return fmt.Errorf("finish %d: %v, %v", i, ok, err)
+			}
+			return nil
+		}
+		if err := s.RunBatch(ctx, len(runs)/2, write); err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range runs[:len(runs)/2] {
+			got, err := s.GetRun(ctx, org.ID, r.ID)
+			if err != nil || got.State != labelhub.RunSucceeded || configs[i] != `{"d":1}` || got.ConfigJSON != `{"d":1}` {
+				t.Fatalf("run %d = %+v (config %q), %v", i, got, configs[i], err)
+			}
+		}
+		// The second half, with one write of an unknown project among them.
+		rest := runs[len(runs)/2:]
+		rest[7].ProjectID = labelhub.NewID()
+		err = s.RunBatch(ctx, len(rest), func(i int, st labelhub.PluginStore) error { return write(len(runs)/2+i, st) })
+		wantCode(t, err, labelhub.ECodeNotFound)
+		for i, r := range rest {
+			if _, err := s.GetRun(ctx, org.ID, r.ID); labelhub.ErrorCode(err) != labelhub.ECodeNotFound {
+				t.Fatalf("run %d of a failed batch: %v", i, err)
+			}
 		}
 	})
 }

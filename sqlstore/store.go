@@ -306,3 +306,29 @@ func pageBounds(p labelhub.PageRequest) (limit int, after string, err error) {
 	after, err = labelhub.DecodeCursor(p.Cursor)
 	return limit, after, err
 }
+
+// runQuerier is what the run writes of plugins.go need of a connection:
+// a statement's count of rows and a row. sqlQ is database/sql's; on
+// PostgreSQL a batch of the hub runs them in a pgx pipeline instead
+// (pipeline.go).
+type runQuerier interface {
+	exec(ctx context.Context, query string, args ...any) (int64, error)
+	row(ctx context.Context, query string, args ...any) rowScanner
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+// sqlQ is a runQuerier on a database/sql pool, transaction or connection.
+type sqlQ struct{ q querier }
+
+func (s sqlQ) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := s.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (s sqlQ) row(ctx context.Context, query string, args ...any) rowScanner {
+	return s.q.QueryRowContext(ctx, query, args...)
+}

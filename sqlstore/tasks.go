@@ -132,34 +132,54 @@ func (s *Store) SetWorkflow(ctx context.Context, orgID, projectID string, w labe
 	return w, err
 }
 
-const taskSelect = `SELECT t.id, t.project_id, t.asset_id, t.stage_id, t.answer, t.version, t.created_at, t.updated_at, t.updated_by,
-	t.stage_entered_at, t.total_duration_ms, a.external_id, a.type, a.data, a.doc, a.storage_id
+// taskColumns are the columns of taskRow.
+const taskColumns = `t.id, t.project_id, t.asset_id, t.stage_id, t.answer, t.version, t.created_at, t.updated_at, t.updated_by,
+	t.stage_entered_at, t.total_duration_ms, a.external_id, a.type, a.data, a.doc, a.storage_id`
+
+const taskSelect = `SELECT ` + taskColumns + `
 	FROM tasks t JOIN assets a ON a.id = t.asset_id `
 
 func scanTask(row interface{ Scan(...any) error }, w labelhub.Workflow) (labelhub.Task, error) {
-	var t labelhub.Task
-	var answer, doc string
-	var created, updated, entered int64
-	if err := row.Scan(&t.ID, &t.ProjectID, &t.AssetID, &t.StageID, &answer, &t.Version, &created, &updated, &t.UpdatedBy,
-		&entered, &t.TotalDurationMs, &t.Asset.ExternalID, &t.Asset.Type, &t.Asset.Data, &doc, &t.Asset.StorageID); err != nil {
-		return t, err
+	var r taskRow
+	if err := row.Scan(r.dest()...); err != nil {
+		return r.t, err
 	}
-	if entered == 0 {
-		entered = created
+	return r.task(w)
+}
+
+// taskRow is a row of taskSelect as scanned.
+type taskRow struct {
+	t                         labelhub.Task
+	answer, doc               string
+	created, updated, entered int64
+}
+
+func (r *taskRow) dest() []any {
+	t := &r.t
+	return []any{&t.ID, &t.ProjectID, &t.AssetID, &t.StageID, &r.answer, &t.Version, &r.created, &r.updated, &t.UpdatedBy,
+		&r.entered, &t.TotalDurationMs, &t.Asset.ExternalID, &t.Asset.Type, &t.Asset.Data, &r.doc, &t.Asset.StorageID}
+}
+
+// task completes the scanned task: times, stage name and kind in w, the
+// decoded answer, the asset's content URL and pages.
+func (r *taskRow) task(w labelhub.Workflow) (labelhub.Task, error) {
+	t := r.t
+	if r.entered == 0 {
+		r.entered = r.created
 	}
-	t.CreatedAt, t.UpdatedAt, t.StageEnteredAt = fromMicros(created), fromMicros(updated), fromMicros(entered)
+	t.CreatedAt, t.UpdatedAt, t.StageEnteredAt = fromMicros(r.created), fromMicros(r.updated), fromMicros(r.entered)
 	t.StageName = t.StageID
 	if i := w.Index(t.StageID); i >= 0 {
 		t.StageName, t.StageKind = w.Stages[i].Name, w.Stages[i].Kind
 	}
-	if err := decodeStoredAnswer(answer, &t.Answer); err != nil {
+	if err := decodeStoredAnswer(r.answer, &t.Answer); err != nil {
 		return t, fmt.Errorf("task %s: %w", t.ID, err)
 	}
 	t.Asset.ID = t.AssetID
 	t.Asset.ContentURL = "/api/v1/assets/" + t.AssetID + "/content"
-	if strings.Contains(doc, `"dataset"`) {
+	if strings.Contains(r.doc, `"dataset"`) {
 		var d assetDoc
-		if err := json.Unmarshal([]byte(doc), &d); err == nil {
+		if err := json.Unmarshal([]byte(r.doc), &d); err == nil {
 			t.Asset.Pages = len(d.Dataset)
 		}
 	}
@@ -310,24 +330,31 @@ func (s *Store) getTask(ctx context.Context, q querier, orgID, taskID string) (l
 	if err != nil {
 		return t, notFound(err, "task")
 	}
+	err = s.taskDetails(ctx, q, &t, w)
+	return t, err
+}
+
+// taskDetails reads what a task has beside its row: the names of its
+// asset's batches and its history.
+func (s *Store) taskDetails(ctx context.Context, q querier, t *labelhub.Task, w labelhub.Workflow) error {
 	rows, err := q.QueryContext(ctx, `SELECT b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id WHERE ab.asset_id = $1 ORDER BY b.name`, t.AssetID)
 	if err != nil {
-		return t, err
+		return err
 	}
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
 			rows.Close()
-			return t, err
+			return err
 		}
 		t.Asset.Batches = append(t.Asset.Batches, name)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return t, err
+		return err
 	}
-	t.History, err = s.taskHistory(ctx, q, taskID, w)
-	return t, err
+	t.History, err = s.taskHistory(ctx, q, t.ID, w)
+	return err
 }
 
 func (s *Store) taskHistory(ctx context.Context, q querier, taskID string, w labelhub.Workflow) ([]labelhub.TaskHistoryEntry, error) {
@@ -356,37 +383,43 @@ func (s *Store) taskHistory(ctx context.Context, q querier, taskID string, w lab
 
 // taskState is what a write reads of a task, in its transaction.
 type taskState struct {
-	projectID, stageID, answer string
-	version                    int64
-	created, entered           int64
-	w                          labelhub.Workflow
-	stage                      labelhub.WorkflowStage
-	index                      int
+	task    labelhub.Task // as stored, without batches and history
+	answer  string        // the stored answer's text
+	entered int64
+	w       labelhub.Workflow
+	stage   labelhub.WorkflowStage
+	index   int
 }
 
-// lockTask reads a task for a write: the row locked on PostgreSQL (SQLite
-// transactions take the write lock when they begin), the project's
-// workflow shared against a concurrent workflow change.
+// lockTask reads a task for a write, with its asset and its project's
+// workflow in the same query: the task's row locked on PostgreSQL (SQLite
+// transactions take the write lock when they begin), the project's row
+// shared against a concurrent workflow change. The write then builds its
+// reply from it instead of reading the task again.
 func (s *Store) lockTask(ctx context.Context, tx *sql.Tx, orgID, taskID string) (taskState, error) {
 	var st taskState
 	lock := ""
 	if s.postgres {
-		lock = " FOR UPDATE"
+		lock = " FOR UPDATE OF t FOR SHARE OF p"
 	}
-	err := tx.QueryRowContext(ctx, `SELECT project_id, stage_id, answer, version, created_at, stage_entered_at FROM tasks WHERE org_id = $1 AND id = $2`+lock,
-		orgID, taskID).Scan(&st.projectID, &st.stageID, &st.answer, &st.version, &st.created, &st.entered)
+	var r taskRow
+	var workflow string
+	err := tx.QueryRowContext(ctx, `SELECT `+taskColumns+`, p.workflow
+		FROM tasks t JOIN assets a ON a.id = t.asset_id JOIN projects p ON p.id = t.project_id WHERE t.org_id = $1 AND t.id = $2`+lock,
+		orgID, taskID).Scan(append(r.dest(), &workflow)...)
 	if err != nil {
 		return st, notFound(err, "task")
 	}
-	if st.entered == 0 {
-		st.entered = st.created
-	}
-	if st.w, err = s.workflowOf(ctx, tx, orgID, st.projectID, " FOR SHARE"); err != nil {
+	if st.w, err = parseWorkflow(workflow); err != nil {
 		return st, err
 	}
-	st.index = st.w.Index(st.stageID)
+	if st.task, err = r.task(st.w); err != nil {
+		return st, err
+	}
+	st.answer, st.entered = r.answer, micros(st.task.StageEnteredAt)
+	st.index = st.w.Index(st.task.StageID)
 	if st.index < 0 {
-		return st, labelhub.Errorf(labelhub.ECodeConflict, "the task is in stage %q, which is not in the project's workflow", st.stageID)
+		return st, labelhub.Errorf(labelhub.ECodeConflict, "the task is in stage %q, which is not in the project's workflow", st.task.StageID)
 	}
 	st.stage = st.w.Stages[st.index]
 	return st, nil
@@ -418,13 +451,11 @@ func (s *Store) PutAnswer(ctx context.Context, orgID, taskID string, actor label
 		if err := mayWork(actor, st.stage); err != nil {
 			return err
 		}
-		if ifMatch != st.version {
-			return StaleVersion(st.version)
+		version := st.task.Version
+		if ifMatch != version {
+			return StaleVersion(version)
 		}
-		var prev labelhub.Answer
-		if err := decodeStoredAnswer(st.answer, &prev); err != nil {
-			return err
-		}
+		prev := st.task.Answer
 		next := a
 		labelhub.NormalizeAnswer(&next)
 		t := now()
@@ -434,15 +465,22 @@ func (s *Store) PutAnswer(ctx context.Context, orgID, taskID string, actor label
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE tasks SET answer = $1, version = version + 1, updated_at = $2, updated_by = $3
-			WHERE org_id = $4 AND id = $5 AND version = $6`, string(text), micros(t), actor.ID, orgID, taskID, st.version)
+			WHERE org_id = $4 AND id = $5 AND version = $6`, string(text), micros(t), actor.ID, orgID, taskID, version)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return StaleVersion(st.version + 1)
+			return StaleVersion(version + 1)
 		}
-		out, err = s.getTask(ctx, tx, orgID, taskID)
-		return err
+		// The reply is the row as now stored; its answer decoded from the
+		// stored text, as a read would.
+		out = st.task
+		out.Answer = labelhub.Answer{}
+		if err := decodeStoredAnswer(string(text), &out.Answer); err != nil {
+			return err
+		}
+		out.Version, out.UpdatedAt, out.UpdatedBy = version+1, t, actor.ID
+		return s.taskDetails(ctx, tx, &out, st.w)
 	})
 	return out, err
 }
@@ -476,8 +514,9 @@ func (s *Store) MoveTask(ctx context.Context, orgID, taskID string, actor labelh
 		if err := mayWork(actor, st.stage); err != nil {
 			return err
 		}
-		if m.IfMatch > 0 && m.IfMatch != st.version {
-			return StaleVersion(st.version)
+		version := st.task.Version
+		if m.IfMatch > 0 && m.IfMatch != version {
+			return StaleVersion(version)
 		}
 		t := now()
 		var dur int64
@@ -489,12 +528,12 @@ func (s *Store) MoveTask(ctx context.Context, orgID, taskID string, actor labelh
 		next := st.w.Stages[to]
 		res, err := tx.ExecContext(ctx, `UPDATE tasks SET stage_id = $1, version = version + 1, updated_at = $2, updated_by = $3,
 			stage_entered_at = $2, total_duration_ms = total_duration_ms + $4 WHERE org_id = $5 AND id = $6 AND version = $7`,
-			next.StageID, micros(t), actor.ID, dur, orgID, taskID, st.version)
+			next.StageID, micros(t), actor.ID, dur, orgID, taskID, version)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return StaleVersion(st.version + 1)
+			return StaleVersion(version + 1)
 		}
 		var seq int64
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM task_history WHERE task_id = $1`, taskID).Scan(&seq); err != nil {
@@ -506,11 +545,14 @@ func (s *Store) MoveTask(ctx context.Context, orgID, taskID string, actor labelh
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO task_history (task_id, seq, org_id, project_id, action, stage_id, stage_name, to_stage_id,
 			duration_ms, completed_at, completed_by, answer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			taskID, seq, orgID, st.projectID, m.Action, st.stage.StageID, st.stage.Name, next.StageID, dur, micros(t), actor.ID, answer); err != nil {
+			taskID, seq, orgID, st.task.ProjectID, m.Action, st.stage.StageID, st.stage.Name, next.StageID, dur, micros(t), actor.ID, answer); err != nil {
 			return err
 		}
-		out, err = s.getTask(ctx, tx, orgID, taskID)
-		return err
+		out = st.task
+		out.StageID, out.StageName, out.StageKind = next.StageID, next.Name, next.Kind
+		out.Version, out.UpdatedAt, out.UpdatedBy, out.StageEnteredAt = version+1, t, actor.ID, t
+		out.TotalDurationMs += dur
+		return s.taskDetails(ctx, tx, &out, st.w)
 	})
 	return out, err
 }

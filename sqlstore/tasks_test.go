@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -459,5 +460,41 @@ func TestTaskQueryPlans(t *testing.T) {
 				t.Errorf("%s: plan does not use %s:\n%s", c.name, c.index, plan)
 			}
 		}
+	})
+}
+
+// The task an answer write, a submit or a reject replies with is the one
+// a read right after returns: the writes build their reply from the row
+// they locked instead of reading the task again.
+func TestTaskWriteRepliesAreTheStoredTask(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		f := newTaskFixture(t, s, "reply@example.com", 2)
+		id := f.tasks[0]
+		check := func(what string, got labelhub.Task, err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			want, err := s.GetTask(ctx, f.org.ID, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s replied\n%+v\nand a read gives\n%+v", what, got, want)
+			}
+		}
+		a := validAnswer(t, `{"tools": [{"objectId": "c1", "schemaId": "car", "bounding-box": {"x": 1, "y": 2, "width": 3, "height": 4}}],
+			"classifications": [{"objectId": "w1", "schemaId": "weather", "answer": "sunny"}]}`)
+		tk, err := s.PutAnswer(ctx, f.org.ID, id, f.admin, 1, a)
+		check("the first answer", tk, err)
+		tk, err = s.MoveTask(ctx, f.org.ID, id, f.admin, labelhub.TaskMove{Action: labelhub.TaskSubmit})
+		check("submit", tk, err)
+		tk, err = s.PutAnswer(ctx, f.org.ID, id, f.admin, tk.Version, validAnswer(t, `{"tools": []}`))
+		check("the second answer", tk, err)
+		tk, err = s.MoveTask(ctx, f.org.ID, id, f.admin, labelhub.TaskMove{Action: labelhub.TaskSubmit})
+		check("submit to review", tk, err)
+		tk, err = s.MoveTask(ctx, f.org.ID, id, f.admin, labelhub.TaskMove{Action: labelhub.TaskReject, IfMatch: tk.Version})
+		check("reject", tk, err)
 	})
 }
