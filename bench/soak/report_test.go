@@ -82,11 +82,14 @@ func report(e *soakEnv, st *stats, faults []fault, v *verdict, elapsed time.Dura
 		}
 		p("")
 	}
-	p("**Errors** (by route, status and message; an ended import or run that did not succeed is listed by its state):")
+	p("**Errors** (by route, status and message; an ended import or run that did not succeed is listed by its state; the 15 most frequent, then every other failed write):")
 	p("")
 	p("| count | route | status | message |")
 	p("|---|---|---|---|")
-	for _, g := range groupErrors(st.errors, 15) {
+	for i, g := range groupErrors(st.errors, len(st.errors)) {
+		if i >= 15 && !strings.HasPrefix(g.route, "POST ") && !strings.HasPrefix(g.route, "PUT ") {
+			continue
+		}
 		p("| %d | %s | %s | %s |", g.n, g.route, g.status, strings.ReplaceAll(g.message, "|", "\\|"))
 	}
 	p("")
