@@ -316,22 +316,7 @@ func BenchmarkRunThroughput(b *testing.B) {
 // against: one coder/websocket text message to a loopback echo server and
 // back, with a small JSON payload like a run.assign.
 func BenchmarkWebSocketEcho(b *testing.B) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			typ, msg, err := c.Read(r.Context())
-			if err != nil {
-				return
-			}
-			if err := c.Write(r.Context(), typ, msg); err != nil {
-				return
-			}
-		}
-	}))
+	srv := httptest.NewServer(http.HandlerFunc(echoWebSocket))
 	defer srv.Close()
 	ctx := context.Background()
 	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
@@ -347,4 +332,23 @@ func BenchmarkWebSocketEcho(b *testing.B) {
 		_, _, err := c.Read(ctx)
 		return err
 	})
+}
+
+// echoWebSocket accepts a WebSocket and sends every message back: the far
+// end of the round-trip floors.
+func echoWebSocket(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	for {
+		typ, msg, err := c.Read(r.Context())
+		if err != nil {
+			return
+		}
+		if err := c.Write(r.Context(), typ, msg); err != nil {
+			return
+		}
+	}
 }

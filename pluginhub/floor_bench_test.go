@@ -56,22 +56,7 @@ type floorOp struct {
 func newRunFloor(b *testing.B, e *benchEnv) *runFloor {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			typ, msg, err := c.Read(r.Context())
-			if err != nil {
-				return
-			}
-			if err := c.Write(r.Context(), typ, msg); err != nil {
-				return
-			}
-		}
-	}))
+	echo := httptest.NewServer(http.HandlerFunc(echoWebSocket))
 	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(echo.URL, "http"), nil)
 	if err != nil {
 		b.Fatal(err)

@@ -57,20 +57,7 @@ func newAnswerBench(b *testing.B, dsn string) *answerBench {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	org, user, _, err := s.CreateOrg(ctx, labelhub.NewOrg{Name: "o", AdminEmail: "bench@example.com"}, false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	name := "bench"
-	p, err := s.CreateProject(ctx, org.ID, user.ID, labelhub.ProjectInput{Name: &name, CategorySchema: &labelhub.CategorySchema{
-		Tools: []labelhub.SchemaTool{{SchemaID: "car", Title: "Car", Tool: "bounding-box"}}}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	bt, err := s.CreateBatch(ctx, org.ID, p.ID, "evens")
-	if err != nil {
-		b.Fatal(err)
-	}
+	org, user, p, bt := benchProject(b, s)
 	benchLoad(b, s, org.ID, user.ID, p.ID, bt.ID, answerTasks)
 	ab := &answerBench{s: s, orgID: org.ID, user: user}
 	for f := (labelhub.TaskFilter{Limit: labelhub.MaxPageLimit}); ; {

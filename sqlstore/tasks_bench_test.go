@@ -49,20 +49,7 @@ func benchTasks(b *testing.B, dsn string, n int) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	org, user, _, err := s.CreateOrg(ctx, labelhub.NewOrg{Name: "o", AdminEmail: "bench@example.com"}, false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	name := "bench"
-	p, err := s.CreateProject(ctx, org.ID, user.ID, labelhub.ProjectInput{Name: &name, CategorySchema: &labelhub.CategorySchema{
-		Tools: []labelhub.SchemaTool{{SchemaID: "car", Title: "Car", Tool: "bounding-box"}}}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	bt, err := s.CreateBatch(ctx, org.ID, p.ID, "evens")
-	if err != nil {
-		b.Fatal(err)
-	}
+	org, user, p, bt := benchProject(b, s)
 	start := time.Now()
 	benchLoad(b, s, org.ID, user.ID, p.ID, bt.ID, n)
 	load := time.Since(start)
@@ -210,4 +197,26 @@ func benchLoad(b *testing.B, s *Store, orgID, userID, projectID, batchID string,
 		}
 		start -= per - k // the split at nine tenths makes a short batch
 	}
+}
+
+// benchProject makes the organisation, admin, project (one bounding-box
+// tool) and batch of a task benchmark.
+func benchProject(b *testing.B, s *Store) (labelhub.Organization, labelhub.User, labelhub.Project, labelhub.Batch) {
+	b.Helper()
+	ctx := context.Background()
+	org, user, _, err := s.CreateOrg(ctx, labelhub.NewOrg{Name: "o", AdminEmail: "bench@example.com"}, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	name := "bench"
+	p, err := s.CreateProject(ctx, org.ID, user.ID, labelhub.ProjectInput{Name: &name, CategorySchema: &labelhub.CategorySchema{
+		Tools: []labelhub.SchemaTool{{SchemaID: "car", Title: "Car", Tool: "bounding-box"}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bt, err := s.CreateBatch(ctx, org.ID, p.ID, "evens")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return org, user, p, bt
 }

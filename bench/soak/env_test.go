@@ -98,7 +98,7 @@ func newEnv(t *testing.T, cfg config, bin string) *soakEnv {
 			"AWS_ACCESS_KEY_ID="+e.minioKey, "AWS_SECRET_ACCESS_KEY="+e.minioSecret)
 	}
 	for i := range replicas {
-		addr := freeAddr(t)
+		addr := testservers.FreeAddr(t)
 		data := filepath.Join(t.TempDir(), fmt.Sprintf("data%d", i))
 		h := &proc{name: fmt.Sprintf("hub %d", i), bin: filepath.Join(bin, "labelhub"),
 			args: []string{"serve", "--addr", addr, "--data", data, "--allow-private-endpoints"}, env: env}

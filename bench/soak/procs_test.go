@@ -3,15 +3,15 @@ package soak
 import (
 	"bufio"
 	"bytes"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
+
+	"github.com/labelhub/labelhub/testservers"
 )
 
 // lockedBuffer collects a process's output while the test reads it; it
@@ -46,27 +46,6 @@ func (l *lockedBuffer) tail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// cleanEnv is the test's environment without LABELHUB_* settings.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LABELHUB_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // proc is a process the soak starts, kills with SIGKILL and starts again
 // with the same arguments. peakKB is the largest VmHWM (peak resident
 // memory) seen of any of its instances.
@@ -89,7 +68,7 @@ func (p *proc) start() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cmd := exec.Command(p.bin, p.args...)
-	cmd.Env = append(cleanEnv(), p.env...)
+	cmd.Env = append(testservers.CleanEnv(), p.env...)
 	cmd.Stdout, cmd.Stderr = &p.out, &p.out
 	if err := cmd.Start(); err != nil {
 		return err

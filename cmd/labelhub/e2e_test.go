@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/testservers"
 )
 
 // lockedBuffer collects a process's output while the test reads it.
@@ -37,26 +37,11 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// cleanEnv is the test's environment without LABELHUB_* settings.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LABELHUB_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
+// cleanEnv and freeAddr: testservers.CleanEnv and FreeAddr, used by most
+// tests of this package.
+func cleanEnv() []string { return testservers.CleanEnv() }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freeAddr(t *testing.T) string { return testservers.FreeAddr(t) }
 
 // TestEndToEnd builds the binary, runs `labelhub serve` as a process and
 // drives it with the client commands as processes.
