@@ -414,23 +414,40 @@ func (s *Server) runLogs(w http.ResponseWriter, r *http.Request, a labelhub.Acto
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	hub := s.cfg.Plugins
-	for {
-		changed := hub.Changed(run.ID)
+	// sendLogs sends the lines after after, at most a page; it reports how
+	// many it sent, or -1 when the store failed (the stream has started:
+	// the client sees it end).
+	sendLogs := func() int {
 		logs, err := st.ListRunLogs(r.Context(), a.Org.ID, run.ID, after, labelhub.MaxPageLimit)
 		if err != nil {
-			return nil // the stream has started; the client sees it end
+			return -1
 		}
 		for _, l := range logs {
 			b, _ := json.Marshal(l)
 			fmt.Fprintf(w, "id: %d\nevent: log\ndata: %s\n\n", l.Seq, b)
 			after = l.Seq
 		}
-		if len(logs) < labelhub.MaxPageLimit {
+		return len(logs)
+	}
+	for {
+		changed := hub.Changed(run.ID)
+		n := sendLogs()
+		if n < 0 {
+			return nil
+		}
+		if n < labelhub.MaxPageLimit {
 			cur, err := st.GetRun(r.Context(), a.Org.ID, run.ID)
 			if err != nil {
 				return nil
 			}
 			if cur.State.Final() {
+				// Lines committed with the end, after the list above,
+				// go before it: every line of a run precedes its end.
+				for n = sendLogs(); n > 0; n = sendLogs() {
+				}
+				if n < 0 {
+					return nil
+				}
 				b, _ := json.Marshal(cur)
 				fmt.Fprintf(w, "event: end\ndata: %s\n\n", b)
 				_ = rc.Flush()
@@ -438,7 +455,7 @@ func (s *Server) runLogs(w http.ResponseWriter, r *http.Request, a labelhub.Acto
 			}
 		}
 		_ = rc.Flush()
-		if len(logs) == labelhub.MaxPageLimit {
+		if n == labelhub.MaxPageLimit {
 			continue
 		}
 		select {
