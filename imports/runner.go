@@ -316,17 +316,23 @@ func (r *Runner) launch(im labelhub.Import, src func(context.Context) io.Reader,
 	return true
 }
 
-// heartbeat keeps the job's heartbeat fresh until ctx ends; losing the
-// import to another runner cancels the job.
-func (r *Runner) heartbeat(ctx context.Context, cancel context.CancelFunc, id string) {
+// heartbeat keeps the job's heartbeat fresh until stop is closed; losing
+// the import to another runner cancels the job. A heartbeat is never cut
+// off half-way by the job's end: a write that the database still applied
+// after the release of a stopping job (heartbeat 0) would make the import
+// look alive, and another runner would wait StaleAfter to resume it.
+func (r *Runner) heartbeat(stop <-chan struct{}, cancel context.CancelFunc, id string) {
 	t := time.NewTicker(r.cfg.Heartbeat)
 	defer t.Stop()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-stop:
 			return
 		case <-t.C:
-			if err := r.cfg.Store.HeartbeatImport(ctx, id, r.cfg.ID, time.Now()); err != nil && labelhub.ErrorCode(err) == labelhub.ECodeConflict {
+			ctx, done := context.WithTimeout(context.Background(), r.cfg.StaleAfter)
+			err := r.cfg.Store.HeartbeatImport(ctx, id, r.cfg.ID, time.Now())
+			done()
+			if err != nil && labelhub.ErrorCode(err) == labelhub.ECodeConflict {
 				cancel()
 				return
 			}
@@ -339,9 +345,16 @@ func (r *Runner) run(ctx context.Context, im labelhub.Import, src io.Reader) {
 	log := r.cfg.Logger.With("import", im.ID)
 	hctx, hcancel := context.WithCancel(ctx)
 	defer hcancel()
-	go r.heartbeat(hctx, hcancel, im.ID)
+	stop, beating := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(beating)
+		r.heartbeat(stop, hcancel, im.ID)
+	}()
 
 	err := r.work(hctx, im, src)
+	// The last heartbeat is written before the job's end is.
+	close(stop)
+	<-beating
 	bg := context.WithoutCancel(ctx)
 	switch {
 	case errors.Is(err, errRolledBack):
