@@ -92,12 +92,15 @@ type Hub struct {
 	// instances, so that a freed slot should look for them at once.
 	queuedHint atomic.Bool
 
-	// The writer (writer.go); next is used by the writer goroutine only.
-	writes  chan *write
-	next    []*write
-	wmu     sync.RWMutex
-	wclosed bool
-	wwg     sync.WaitGroup
+	// The writer (writer.go): next holds the follow-ups (under nmu),
+	// nextKick tells the writer of new ones.
+	writes   chan *write
+	nmu      sync.Mutex
+	next     []*write
+	nextKick chan struct{}
+	wmu      sync.RWMutex
+	wclosed  bool
+	wwg      sync.WaitGroup
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -166,7 +169,7 @@ func New(cfg Config) *Hub {
 	}
 	h := &Hub{cfg: cfg, log: cfg.Logger, store: cfg.Store, conns: map[string]*conn{}, byPlugin: map[string]map[*conn]bool{},
 		active: map[string]*activeRun{}, changed: map[string]chan struct{}{}, finals: map[string]finalRun{}, ending: map[string]labelhub.Run{}, kick: make(chan struct{}, 1),
-		writes: make(chan *write, 4*maxBatch)}
+		writes: make(chan *write, 4*maxBatch), nextKick: make(chan struct{}, 1)}
 	if cfg.SocketIOConcurrency <= 0 {
 		cfg.SocketIOConcurrency = DefaultSocketIOConcurrency
 	}
@@ -322,7 +325,8 @@ func (h *Hub) CreateRun(ctx context.Context, a labelhub.Actor, pluginID string, 
 	// lookup and the insert go in one batch; only connections of that very
 	// plugin id have slots, and a lookup that fails frees it.
 	c := h.freeConn(pluginID)
-	if err := h.exportParams(ctx, a, pluginID, c, &r); err != nil {
+	count, err := h.exportParams(ctx, a, pluginID, c, &r)
+	if err != nil {
 		if c != nil {
 			h.mu.Lock()
 			c.reserved--
@@ -334,8 +338,22 @@ func (h *Hub) CreateRun(ctx context.Context, a labelhub.Actor, pluginID string, 
 		r.State, r.InstanceID, r.Attempts, r.StartedAt = labelhub.RunRunning, c.id, 1, &t
 		r.Deadline = t.Add(h.cfg.RunTimeout).Truncate(time.Microsecond)
 	}
-	err := h.write(func(ctx context.Context, st labelhub.PluginStore) error {
-		if pc, ok := st.(pluginRunCreator); ok {
+	err = h.write(func(ctx context.Context, st labelhub.PluginStore) error {
+		// One store call, the write's last, in either case below.
+		lst := lastCall(st)
+		if count != nil {
+			ec, ok := lst.(exportRunCreator)
+			if !ok {
+				return errors.New("the store cannot count the tasks of an export run")
+			}
+			cfg, params, err := ec.CreateExportRun(ctx, r, *count, in.ConfigJSON, token, max(h.cfg.MaxQueuedRuns, 0))
+			r.ConfigJSON = cfg
+			if err == nil {
+				r.Params = params
+			}
+			return err
+		}
+		if pc, ok := lst.(pluginRunCreator); ok {
 			cfg, err := pc.CreatePluginRun(ctx, r, in.ConfigJSON, token, max(h.cfg.MaxQueuedRuns, 0))
 			r.ConfigJSON = cfg
 			return err
@@ -794,9 +812,16 @@ func (h *Hub) finish(c *conn, runID string, state labelhub.RunState, result json
 	h.mu.Unlock()
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	final.State, final.Result, final.Error, final.FinishedAt, final.UpdatedAt = state, result, errText, &at, at
-	var changed, exact bool
+	var changed, exact, noticed bool
+	var notice *labelhub.Notification
 	h.enqueue(&write{
 		apply: func(ctx context.Context, st labelhub.PluginStore) (err error) {
+			st = lastCall(st)
+			if nf, ok := st.(noticeFinisher); ok && c.plugin.Type == labelhub.PluginExport {
+				noticed, exact = true, true
+				changed, notice, err = nf.FinishRunNotice(ctx, runID, c.id, state, result, errText, at)
+				return err
+			}
 			changed, exact, err = finishRun(ctx, st, runID, c.id, state, result, errText, at)
 			return err
 		},
@@ -809,7 +834,11 @@ func (h *Hub) finish(c *conn, runID string, state labelhub.RunState, result json
 			} else {
 				h.notify(runID)
 			}
-			if err == nil && changed {
+			switch {
+			case err != nil || !changed:
+			case noticed && notice != nil:
+				h.followUp(h.noticeWrite(runID, *notice))
+			case !noticed:
 				h.followUp(h.endWrite(final, c.plugin.Type))
 			}
 		}})

@@ -2,6 +2,7 @@ package pluginhub
 
 import (
 	"context"
+	"errors"
 
 	"github.com/labelhub/labelhub"
 )
@@ -16,7 +17,10 @@ import (
 // end, when the run timed out, or when it was cut off after a cancel. typ
 // is the plugin's type when the hub knows it without a read, else "".
 // Runs cancelled before they started and runs failed by recovery after
-// their instance vanished do not call it. An error is logged, and fails
+// their instance vanished do not call it. When the store is a
+// noticeFinisher, the runs of export plugins that the plugin ended or that
+// were cut off do not call it either: their notice comes with their end
+// (noticeWrite). An error is logged, and fails
 // no other write.
 type RunEndHandler interface {
 	RunEnded(ctx context.Context, r labelhub.Run, typ labelhub.PluginType) error
@@ -31,6 +35,7 @@ func (h *Hub) endWrite(r labelhub.Run, typ labelhub.PluginType) *write {
 	}
 	return &write{
 		apply: func(ctx context.Context, st labelhub.PluginStore) error {
+			st = lastCall(st)
 			if beh, ok := st.(RunEndHandler); ok {
 				return beh.RunEnded(ctx, r, typ)
 			}
@@ -39,6 +44,28 @@ func (h *Hub) endWrite(r labelhub.Run, typ labelhub.PluginType) *write {
 		after: func(err error) {
 			if err != nil {
 				h.log.Error("after the end of a run", "run", r.ID, "err", err)
+			}
+		}}
+}
+
+// noticeWrite adds the notice of the end of a run, as FinishRunNotice
+// returned it: RunEnded in one INSERT.
+func (h *Hub) noticeWrite(runID string, n labelhub.Notification) *write {
+	return &write{
+		apply: func(ctx context.Context, st labelhub.PluginStore) error {
+			nf, ok := lastCall(st).(noticeFinisher)
+			if !ok {
+				nf, ok = h.store.(noticeFinisher)
+			}
+			if !ok {
+				return errors.New("the store cannot add notifications")
+			}
+			_, err := nf.AddNotification(ctx, n)
+			return err
+		},
+		after: func(err error) {
+			if err != nil {
+				h.log.Error("after the end of a run", "run", runID, "err", err)
 			}
 		}}
 }

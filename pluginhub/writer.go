@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/labelhub/labelhub"
@@ -18,7 +19,51 @@ type BatchStore interface {
 	// writes go to one transaction, committed when every apply returned
 	// nil. It may apply them concurrently (sqlstore pipelines their
 	// statements on PostgreSQL), so apply(i) touches only write i.
+	//
+	// When some writes fail having changed nothing, RunBatch may commit
+	// the others all the same (sqlstore does when the COMMIT went with the
+	// writes' last statements): it then returns an error with a method
+	// WriteErrors() []error, the outcome of each write (nil: committed).
 	RunBatch(ctx context.Context, n int, apply func(i int, st labelhub.PluginStore) error) error
+}
+
+// lastCaller is implemented by the stores RunBatch hands out that can
+// commit the batch with a write's last statement: LastCall is the store
+// for the last store call of a write (the write calls nothing after it and
+// returns its error). sqlstore then sends the COMMIT on PostgreSQL with
+// the statements of the writes' last calls when nothing else waits.
+type lastCaller interface {
+	LastCall() labelhub.PluginStore
+}
+
+// lastCall is st for a write's last store call.
+func lastCall(st labelhub.PluginStore) labelhub.PluginStore {
+	if lc, ok := st.(lastCaller); ok {
+		return lc.LastCall()
+	}
+	return st
+}
+
+// exportRunCreator is implemented by stores that count the tasks of an
+// export run (its params' numTasks) in the statement that inserts the run
+// (sqlstore.Store), instead of a query of its own before it:
+// ExportRunFilter checks the params as exportParamser does and returns
+// them without numTasks and the export's filter, CreateExportRun is
+// CreatePluginRun with numTasks set to the count of that filter; it
+// returns the Config JSON and the params stored.
+type exportRunCreator interface {
+	ExportRunFilter(ctx context.Context, orgID, projectID string, params json.RawMessage) (json.RawMessage, labelhub.ExportFilter, error)
+	CreateExportRun(ctx context.Context, r labelhub.Run, f labelhub.ExportFilter, config *string, token string, maxQueued int) (string, json.RawMessage, error)
+}
+
+// noticeFinisher is implemented by stores whose only work at the end of a
+// run (RunEndHandler) is a notice for runs of export plugins
+// (sqlstore.Store): FinishRunNotice is FinishRunAt that also returns that
+// notice (nil: none), read by the finishing statement, so that the hub
+// adds it with one INSERT (AddNotification) instead of calling RunEnded.
+type noticeFinisher interface {
+	FinishRunNotice(ctx context.Context, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string, at time.Time) (bool, *labelhub.Notification, error)
+	AddNotification(ctx context.Context, n labelhub.Notification) (labelhub.Notification, error)
 }
 
 // finisherAt is implemented by stores whose FinishRun can take the finish
@@ -48,9 +93,9 @@ var errHubClosed = errors.New("the plugin hub is shutting down")
 
 // A write is one change of the run state machine. The writer applies it
 // with the others of its batch; then done receives the outcome (nil once
-// the batch committed) and after runs in the writer goroutine, so after
-// must not block nor enqueue writes: it may hand writes that follow from
-// this one to followUp instead.
+// the batch committed) and after runs in the goroutine that committed the
+// batch, so after must not block nor enqueue writes: it may hand writes
+// that follow from this one to followUp instead.
 type write struct {
 	apply func(ctx context.Context, st labelhub.PluginStore) error
 	done  chan error
@@ -93,37 +138,92 @@ func (h *Hub) write(fn func(ctx context.Context, st labelhub.PluginStore) error)
 // caller that waited for the end of the previous one).
 const followUpWait = 20 * time.Millisecond
 
-// followUp makes w part of the next batch. Only the writer goroutine (an
-// after callback) may call it; w is committed even when the hub closes.
+// followUp makes w part of the next batch. Only after callbacks may call
+// it; w is committed even when the hub closes.
 func (h *Hub) followUp(w *write) {
-	if w != nil {
-		h.next = append(h.next, w)
+	if w == nil {
+		return
+	}
+	h.nmu.Lock()
+	h.next = append(h.next, w)
+	h.nmu.Unlock()
+	select {
+	case h.nextKick <- struct{}{}:
+	default:
 	}
 }
 
-// writeLoop is the one writer: it takes the follow-ups of the previous
-// batch and every write queued while that batch committed, and commits
-// them in one transaction.
+// takeNext removes up to maxBatch follow-ups and appends them to batch.
+func (h *Hub) takeNext(batch []*write) []*write {
+	h.nmu.Lock()
+	defer h.nmu.Unlock()
+	n := min(len(h.next), maxBatch)
+	batch = append(batch, h.next[:n]...)
+	h.next = append(h.next[:0], h.next[n:]...)
+	return batch
+}
+
+// concurrentBatcher is implemented by BatchStores that commit more than
+// one batch at once well (sqlstore on PostgreSQL: a transaction on a
+// connection of its own each, the server working on one while the other
+// travels); ConcurrentBatches is how many.
+type concurrentBatcher interface {
+	ConcurrentBatches() int
+}
+
+// writeLoop is the one writer: it takes the follow-ups of the batches
+// committed and every write queued while a batch committed, and commits
+// them in one transaction. With a concurrentBatcher, up to that many
+// batches commit at once, each batch taking what came while the others
+// committed; the writes of one run stay in order all the same, since a
+// write of a run is queued only once its previous one committed (the end
+// of a run after its start was sent, a follow-up after its write).
 func (h *Hub) writeLoop() {
 	defer h.wwg.Done()
-	batch := make([]*write, 0, maxBatch)
+	slots := 1
+	if cb, ok := h.store.(concurrentBatcher); ok {
+		slots = max(1, cb.ConcurrentBatches())
+	}
+	free := make(chan struct{}, slots) // a commit slot each
+	for range slots {
+		free <- struct{}{}
+	}
+	var commits sync.WaitGroup
+	var reuse []*write // the batch of the last commit, when made here
 	wait := time.NewTimer(followUpWait)
 	wait.Stop()
 	closed := false
 	for {
-		batch = batch[:0]
-		n := min(len(h.next), maxBatch)
-		batch = append(batch, h.next[:n]...)
-		h.next = append(h.next[:0], h.next[n:]...)
+		<-free
+		batch := reuse[:0]
+		if slots > 1 {
+			batch = make([]*write, 0, 64)
+		}
+		batch = h.takeNext(batch)
 		switch {
 		case len(batch) == 0 && closed:
-			return
-		case len(batch) == 0:
-			w, ok := <-h.writes
-			if !ok {
+			free <- struct{}{}
+			commits.Wait() // their follow-ups are committed too
+			h.nmu.Lock()
+			more := len(h.next) > 0
+			h.nmu.Unlock()
+			if !more {
 				return
 			}
-			batch = append(batch, w)
+			continue
+		case len(batch) == 0:
+			select {
+			case w, ok := <-h.writes:
+				if !ok {
+					closed = true
+					free <- struct{}{}
+					continue
+				}
+				batch = append(batch, w)
+			case <-h.nextKick:
+				free <- struct{}{}
+				continue
+			}
 		case !closed:
 			wait.Reset(followUpWait)
 			select {
@@ -149,8 +249,19 @@ func (h *Hub) writeLoop() {
 				break fill
 			}
 		}
-		h.commit(batch)
-		clear(batch)
+		if slots == 1 {
+			h.commit(batch)
+			clear(batch)
+			reuse = batch
+			free <- struct{}{}
+			continue
+		}
+		commits.Add(1)
+		go func() {
+			defer commits.Done()
+			h.commit(batch)
+			free <- struct{}{}
+		}()
 	}
 }
 
@@ -166,7 +277,11 @@ func (h *Hub) commit(batch []*write) {
 			errs[i] = h.applyAlone(w)
 		}
 	} else if err := h.applyBatch(bs, batch); err != nil {
-		if len(batch) == 1 {
+		var we interface{ WriteErrors() []error }
+		if errors.As(err, &we) && len(we.WriteErrors()) == len(batch) {
+			// Committed, but for the writes that failed alone.
+			copy(errs, we.WriteErrors())
+		} else if len(batch) == 1 {
 			errs[0] = err
 		} else {
 			for i, w := range batch {

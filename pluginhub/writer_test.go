@@ -69,7 +69,7 @@ func (f *fakeBatchStore) put(key string) func(context.Context, labelhub.PluginSt
 }
 
 func startWriter(t *testing.T, st labelhub.PluginStore) *Hub {
-	h := &Hub{store: st, writes: make(chan *write, 4*maxBatch)}
+	h := &Hub{store: st, writes: make(chan *write, 4*maxBatch), nextKick: make(chan struct{}, 1)}
 	h.wwg.Add(1)
 	go h.writeLoop()
 	t.Cleanup(func() {
@@ -206,5 +206,56 @@ func TestFollowUpGoesInTheNextBatch(t *testing.T) {
 	defer f.mu.Unlock()
 	if !f.committed["end"] || !f.committed["notice"] || len(f.sizes) != 2 {
 		t.Fatalf("committed %v in batches %v, want end and notice in two", f.committed, f.sizes)
+	}
+}
+
+// concurrentFake is a fakeBatchStore that commits two batches at once.
+type concurrentFake struct{ *fakeBatchStore }
+
+func (concurrentFake) ConcurrentBatches() int { return 2 }
+
+// With a store that commits two batches at once, writes queued while one
+// batch is stuck commit in another; the follow-ups of both are committed,
+// and Close waits for every batch.
+func TestConcurrentBatches(t *testing.T) {
+	f := &fakeBatchStore{gate: make(chan struct{}), entered: make(chan struct{}), committed: map[string]bool{}}
+	h := &Hub{store: concurrentFake{f}, writes: make(chan *write, 4*maxBatch), nextKick: make(chan struct{}, 1)}
+	h.wwg.Add(1)
+	go h.writeLoop()
+	put := func(key string) func(context.Context, labelhub.PluginStore) error {
+		return func(ctx context.Context, st labelhub.PluginStore) error {
+			return f.put(key)(ctx, f)
+		}
+	}
+	first := make(chan error, 1)
+	h.enqueue(&write{apply: put("first"), done: first, after: func(err error) {
+		if err == nil {
+			h.followUp(&write{apply: put("first-notice")})
+		}
+	}})
+	<-f.entered // the first batch is stuck
+	if err := h.write(put("second")); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	if !f.committed["second"] || f.committed["first"] {
+		t.Errorf("committed %v while the first batch is stuck", f.committed)
+	}
+	f.mu.Unlock()
+	close(f.gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	h.wmu.Lock()
+	h.wclosed = true
+	close(h.writes)
+	h.wmu.Unlock()
+	h.wwg.Wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, k := range []string{"first", "second", "first-notice"} {
+		if !f.committed[k] {
+			t.Errorf("%s was not committed: %v", k, f.committed)
+		}
 	}
 }

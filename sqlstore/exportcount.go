@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,14 +24,43 @@ const maxExportRunBatches = 100
 // replaced). Other fields are kept as they are. Every problem names its
 // field as params.<name>.
 func (s *Store) ExportRunParams(ctx context.Context, orgID, projectID string, params json.RawMessage) (json.RawMessage, error) {
+	obj, f, err := s.exportRunFilter(ctx, orgID, projectID, params)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.CountExport(ctx, orgID, projectID, f)
+	if err != nil {
+		return nil, err
+	}
+	obj["numTasks"], _ = json.Marshal(n)
+	return json.Marshal(obj)
+}
+
+// ExportRunFilter is ExportRunParams without the count: it returns the
+// params to store without numTasks, and the filter whose count
+// CreateExportRun sets as numTasks in the statement that inserts the run
+// (pluginhub: the count costs no query of its own).
+func (s *Store) ExportRunFilter(ctx context.Context, orgID, projectID string, params json.RawMessage) (json.RawMessage, labelhub.ExportFilter, error) {
+	obj, f, err := s.exportRunFilter(ctx, orgID, projectID, params)
+	if err != nil {
+		return nil, f, err
+	}
+	delete(obj, "numTasks")
+	out, err := json.Marshal(obj)
+	return out, f, err
+}
+
+// exportRunFilter checks params as ExportRunParams does and returns them
+// with stage and batches resolved, and the export's filter.
+func (s *Store) exportRunFilter(ctx context.Context, orgID, projectID string, params json.RawMessage) (map[string]json.RawMessage, labelhub.ExportFilter, error) {
 	obj := map[string]json.RawMessage{}
+	var f labelhub.ExportFilter
 	if len(params) > 0 && string(params) != "null" {
 		if err := json.Unmarshal(params, &obj); err != nil {
-			return nil, labelhub.Invalid("invalid run", labelhub.FieldError{Path: "params", Message: "must be a JSON object"})
+			return nil, f, labelhub.Invalid("invalid run", labelhub.FieldError{Path: "params", Message: "must be a JSON object"})
 		}
 	}
 	var p labelhub.Problems
-	var f labelhub.ExportFilter
 	str := func(name string) (string, bool) {
 		raw, ok := obj[name]
 		if !ok || string(raw) == "null" {
@@ -84,12 +114,12 @@ func (s *Store) ExportRunParams(ctx context.Context, orgID, projectID string, pa
 		}
 	}
 	if err := p.Err("invalid run"); err != nil {
-		return nil, err
+		return nil, f, err
 	}
 	if hasStage {
 		wf, err := s.ProjectWorkflow(ctx, orgID, projectID)
 		if err != nil {
-			return nil, err
+			return nil, f, err
 		}
 		for _, st := range wf.Stages {
 			if st.StageID == stage {
@@ -113,7 +143,7 @@ func (s *Store) ExportRunParams(ctx context.Context, orgID, projectID string, pa
 	if len(batches) > 0 {
 		found, err := s.ResolveBatches(ctx, orgID, projectID, batches)
 		if err != nil {
-			return nil, err
+			return nil, f, err
 		}
 		seen := map[string]bool{}
 		for i, b := range batches {
@@ -128,11 +158,7 @@ func (s *Store) ExportRunParams(ctx context.Context, orgID, projectID string, pa
 		}
 	}
 	if err := p.Err("invalid run"); err != nil {
-		return nil, err
-	}
-	n, err := s.CountExport(ctx, orgID, projectID, f)
-	if err != nil {
-		return nil, err
+		return nil, f, err
 	}
 	set := func(name string, v any) {
 		b, _ := json.Marshal(v)
@@ -144,6 +170,80 @@ func (s *Store) ExportRunParams(ctx context.Context, orgID, projectID string, pa
 	if obj["batches"] != nil && string(obj["batches"]) != "null" {
 		set("batches", append([]string{}, f.BatchIDs...))
 	}
-	set("numTasks", n)
-	return json.Marshal(obj)
+	return obj, f, nil
+}
+
+// exportRunCount is the numTasks of a run that createPluginRun counts in
+// its INSERT: the params are prefix, the count, suffix (the keys in
+// json.Marshal's order, as ExportRunParams writes them), and where and
+// args are the export's WHERE clause (exportWhere) and its arguments.
+type exportRunCount struct {
+	prefix, suffix string
+	where          string
+	args           []any
+}
+
+// newExportRunCount splits params (a JSON object, as ExportRunFilter
+// returns) around numTasks.
+func newExportRunCount(orgID, projectID string, params json.RawMessage, f labelhub.ExportFilter) (*exportRunCount, error) {
+	obj := map[string]json.RawMessage{}
+	if len(params) > 0 && string(params) != "null" {
+		if err := json.Unmarshal(params, &obj); err != nil {
+			return nil, labelhub.Invalid("invalid run", labelhub.FieldError{Path: "params", Message: "must be a JSON object"})
+		}
+	}
+	before, after := map[string]json.RawMessage{}, map[string]json.RawMessage{}
+	for k, v := range obj {
+		switch {
+		case k < "numTasks":
+			before[k] = v
+		case k > "numTasks":
+			after[k] = v
+		}
+	}
+	b, err := json.Marshal(before)
+	if err != nil {
+		return nil, err
+	}
+	a, err := json.Marshal(after)
+	if err != nil {
+		return nil, err
+	}
+	c := &exportRunCount{prefix: string(b[:len(b)-1]), suffix: "}"}
+	if len(before) > 0 {
+		c.prefix += ","
+	}
+	c.prefix += `"numTasks":`
+	if len(after) > 0 {
+		c.suffix = "," + string(a[1:])
+	}
+	c.where, c.args = exportWhere(orgID, projectID, f)
+	return c, nil
+}
+
+// expr is the SQL of the params with the count, whose prefix is $4 (as
+// in createRunRow) and whose other arguments are numbered from $first,
+// and those other arguments.
+func (c *exportRunCount) expr(first int) (string, []any) {
+	// exportWhere numbers its arguments from $1; here they follow the
+	// suffix.
+	var sb strings.Builder
+	w := c.where
+	for {
+		i := strings.IndexByte(w, '$')
+		if i < 0 {
+			sb.WriteString(w)
+			break
+		}
+		j := i + 1
+		for j < len(w) && w[j] >= '0' && w[j] <= '9' {
+			j++
+		}
+		n, _ := strconv.Atoi(w[i+1 : j])
+		sb.WriteString(w[:i])
+		sb.WriteString("$" + strconv.Itoa(n+first))
+		w = w[j:]
+	}
+	q := "$4 || CAST((SELECT COUNT(*) FROM tasks t " + sb.String() + ") AS TEXT) || $" + strconv.Itoa(first)
+	return q, append([]any{c.suffix}, c.args...)
 }

@@ -34,7 +34,7 @@ func addNotification(ctx context.Context, q runQuerier, n labelhub.Notification)
 		n.CreatedAt = now()
 	}
 	n.ReadAt = nil
-	_, err := q.exec(ctx, `INSERT INTO notifications (`+notificationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)`,
+	_, err := final(q).exec(ctx, `INSERT INTO notifications (`+notificationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)`,
 		n.ID, n.OrgID, n.UserID, n.Kind, n.Title, n.Message, n.RunID, micros(n.CreatedAt))
 	return n, err
 }
@@ -103,36 +103,54 @@ func runEnded(ctx context.Context, q runQuerier, r labelhub.Run, typ labelhub.Pl
 	if typ != "" && typ != labelhub.PluginExport {
 		return nil
 	}
-	var ptype, plugin, project, runBy, orgID, state, errText string
-	var size sql.NullInt64
+	var e runEnd
 	err := q.row(ctx, `SELECT p.type, p.name, pr.name, r.run_by, r.org_id, r.state, r.error, a.size
 		FROM plugin_runs r JOIN plugins p ON p.id = r.plugin_id JOIN projects pr ON pr.id = r.project_id
 		LEFT JOIN plugin_run_artifacts a ON a.run_id = r.id WHERE r.id = $1`, r.ID).
-		Scan(&ptype, &plugin, &project, &runBy, &orgID, &state, &errText, &size)
+		Scan(&e.ptype, &e.plugin, &e.project, &e.runBy, &e.orgID, &e.state, &e.errText, &e.size)
 	if err == sql.ErrNoRows {
 		return nil // deleted meanwhile
 	}
-	if err != nil || labelhub.PluginType(ptype) != labelhub.PluginExport {
+	if err != nil {
 		return err
 	}
-	n := labelhub.Notification{OrgID: orgID, UserID: runBy, RunID: r.ID}
-	what := fmt.Sprintf("Your export %q of %s", plugin, project)
-	switch labelhub.RunState(state) {
+	n := e.notice(r.ID)
+	if n == nil {
+		return nil
+	}
+	_, err = addNotification(ctx, q, *n)
+	return err
+}
+
+// runEnd is what the notice of a run's end is made of.
+type runEnd struct {
+	ptype, plugin, project, runBy, orgID, state, errText string
+	size                                                 sql.NullInt64
+}
+
+// notice is the notification of the end of run runID, or nil when there
+// is none: the plugin is no export plugin, or the run was cancelled.
+func (e *runEnd) notice(runID string) *labelhub.Notification {
+	if labelhub.PluginType(e.ptype) != labelhub.PluginExport {
+		return nil
+	}
+	n := labelhub.Notification{OrgID: e.orgID, UserID: e.runBy, RunID: runID}
+	what := fmt.Sprintf("Your export %q of %s", e.plugin, e.project)
+	switch labelhub.RunState(e.state) {
 	case labelhub.RunSucceeded:
 		n.Kind, n.Title = labelhub.NotifyExportReady, "Export ready"
-		if size.Valid {
-			n.Message = what + " is ready (" + decimalSize(size.Int64) + ")"
+		if e.size.Valid {
+			n.Message = what + " is ready (" + decimalSize(e.size.Int64) + ")"
 		} else {
 			n.Message = what + " finished without a result file"
 		}
 	case labelhub.RunFailed, labelhub.RunTimedOut:
 		n.Kind, n.Title = labelhub.NotifyExportFailed, "Export failed"
-		n.Message = what + " failed: " + errText
+		n.Message = what + " failed: " + e.errText
 	default:
 		return nil
 	}
-	_, err = addNotification(ctx, q, n)
-	return err
+	return &n
 }
 
 // decimalSize prints a size in decimal units with one decimal: 12.3 MB.

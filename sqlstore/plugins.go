@@ -343,6 +343,28 @@ func (s *Store) CreatePluginRun(ctx context.Context, r labelhub.Run, config *str
 	return got, err
 }
 
+// CreateExportRun is CreatePluginRun for a run of an export plugin whose
+// params (as ExportRunFilter returns them) get numTasks, the count of the
+// export with filter f, from the INSERT itself; it returns the Config JSON
+// and the params stored.
+func (s *Store) CreateExportRun(ctx context.Context, r labelhub.Run, f labelhub.ExportFilter, config *string, token string, maxQueued int) (string, json.RawMessage, error) {
+	count, err := newExportRunCount(r.OrgID, r.ProjectID, r.Params, f)
+	if err != nil {
+		return "", nil, err
+	}
+	if !s.postgres || maxQueued <= 0 || storedRunning(r) {
+		return createRunRow(ctx, sqlQ{s.db}, s.postgres, r, config, token, maxQueued, count)
+	}
+	var cfg string
+	var params json.RawMessage
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		cfg, params, err = createRunRow(ctx, sqlQ{tx}, true, r, config, token, maxQueued, count)
+		return err
+	})
+	return cfg, params, err
+}
+
 // storedRunning says whether CreateRun and CreatePluginRun store r as
 // running (claimed already), not queued.
 func storedRunning(r labelhub.Run) bool {
@@ -359,10 +381,18 @@ func storedRunning(r labelhub.Run) bool {
 // ends, so that the insert's snapshot, taken once the lock is held, sees
 // every run another creator committed.
 func createPluginRun(ctx context.Context, q runQuerier, postgres bool, r labelhub.Run, config *string, token string, maxQueued int) (string, error) {
+	cfg, _, err := createRunRow(ctx, q, postgres, r, config, token, maxQueued, nil)
+	return cfg, err
+}
+
+// createRunRow is createPluginRun, with the params' numTasks counted by
+// the INSERT when count is not nil; it also returns the params stored
+// then (else r.Params).
+func createRunRow(ctx context.Context, q runQuerier, postgres bool, r labelhub.Run, config *string, token string, maxQueued int, count *exportRunCount) (string, json.RawMessage, error) {
 	limited := maxQueued > 0 && !storedRunning(r)
 	if limited && postgres {
-		if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, lockQueuedOfPlugin, r.OrgID+"/"+r.PluginID); err != nil {
-			return "", err
+		if _, err := q.exec(ctx, advisoryLock+`$1, hashtext($2))`, lockQueuedOfPlugin, r.OrgID+"/"+r.PluginID); err != nil {
+			return "", nil, err
 		}
 	}
 	params := string(r.Params)
@@ -390,26 +420,48 @@ func createPluginRun(ctx context.Context, q runQuerier, postgres bool, r labelhu
 		AND (SELECT count(*) FROM (SELECT 1 FROM plugin_runs q WHERE q.state = $15 AND q.plugin_id = $13 AND q.org_id = $12 LIMIT $16) n) < $16`
 		args = append(args, string(labelhub.RunQueued), maxQueued)
 	}
-	var got string
-	err := q.row(ctx, `INSERT INTO plugin_runs (id, org_id, plugin_id, project_id, state, config_json, params, run_by, token_hash,
+	paramsSQL, returning := "$4", ""
+	if count != nil {
+		// numTasks is counted here, in the statement that stores the run:
+		// no query of its own, and the count is that of the run's snapshot.
+		var cargs []any
+		paramsSQL, cargs = count.expr(len(args) + 1)
+		args = append(args, cargs...)
+		args[3] = count.prefix
+		returning = ", params"
+	}
+	var got, gotParams string
+	dest := []any{&got}
+	if count != nil {
+		dest = append(dest, &gotParams)
+	}
+	// The INSERT is the write's last statement that changes anything: when
+	// it stores nothing, the reads below only say why (final).
+	err := final(q).row(ctx, `INSERT INTO plugin_runs (id, org_id, plugin_id, project_id, state, config_json, params, run_by, token_hash,
 		created_at, updated_at, deadline, instance_id, attempts, started_at)
-		SELECT $1, pr.org_id, p.id, pr.id, $2, COALESCE($3, p.default_config), $4, $5, $6, $7, $7, $8, $9, $10, $11
+		SELECT $1, pr.org_id, p.id, pr.id, $2, COALESCE($3, p.default_config), `+paramsSQL+`, $5, $6, $7, $7, $8, $9, $10, $11
 		FROM plugins p, projects pr WHERE (p.org_id = $12 OR p.builtin <> '') AND p.id = $13 AND pr.org_id = $12 AND pr.id = $14`+underLimit+`
-		RETURNING config_json`, args...).Scan(&got)
+		RETURNING config_json`+returning, args...).Scan(dest...)
 	if err == sql.ErrNoRows {
 		var one int
 		if err := q.row(ctx, `SELECT 1 FROM plugins WHERE (org_id = $1 OR builtin <> '') AND id = $2`, r.OrgID, r.PluginID).Scan(&one); err != nil {
-			return "", notFound(err, "plugin")
+			return "", nil, notFound(err, "plugin")
 		}
 		if err := q.row(ctx, `SELECT 1 FROM projects WHERE org_id = $1 AND id = $2`, r.OrgID, r.ProjectID).Scan(&one); err != nil {
-			return "", notFound(err, "project")
+			return "", nil, notFound(err, "project")
 		}
 		if limited {
-			return "", labelhub.TooManyQueuedRuns(r.PluginID, queuedRuns(ctx, q, r.OrgID, r.PluginID))
+			return "", nil, labelhub.TooManyQueuedRuns(r.PluginID, queuedRuns(ctx, q, r.OrgID, r.PluginID))
 		}
-		return "", labelhub.NotFound("project")
+		return "", nil, labelhub.NotFound("project")
 	}
-	return got, err
+	if err != nil {
+		return "", nil, err
+	}
+	if count != nil {
+		return got, json.RawMessage(gotParams), nil
+	}
+	return got, r.Params, nil
 }
 
 // GetRun implements labelhub.PluginStore.
@@ -485,6 +537,12 @@ func finishRun(ctx context.Context, q runQuerier, id, instanceID string, state l
 	if !state.Final() {
 		return false, fmt.Errorf("FinishRun: %q is not a final state", state)
 	}
+	query, args := finishQuery(id, instanceID, state, result, errText, at)
+	n, err := final(q).exec(ctx, query, args...)
+	return n > 0, err
+}
+
+func finishQuery(id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string, at time.Time) (string, []any) {
 	var res sql.NullString
 	if len(result) > 0 {
 		res = sql.NullString{String: string(result), Valid: true}
@@ -496,8 +554,28 @@ func finishRun(ctx context.Context, q runQuerier, id, instanceID string, state l
 		query += ` AND instance_id = $8`
 		args = append(args, instanceID)
 	}
-	n, err := q.exec(ctx, query, args...)
-	return n > 0, err
+	return query, args
+}
+
+// finishRunNotice is finishRun, whose UPDATE also returns what the notice
+// of the run's end needs (runEnded's read).
+func finishRunNotice(ctx context.Context, q runQuerier, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string, at time.Time) (bool, *labelhub.Notification, error) {
+	if !state.Final() {
+		return false, nil, fmt.Errorf("FinishRun: %q is not a final state", state)
+	}
+	query, args := finishQuery(id, instanceID, state, result, errText, at)
+	var e runEnd
+	err := final(q).row(ctx, query+` RETURNING run_by, org_id, state, error,
+		(SELECT p.type FROM plugins p WHERE p.id = plugin_runs.plugin_id), (SELECT p.name FROM plugins p WHERE p.id = plugin_runs.plugin_id),
+		(SELECT pr.name FROM projects pr WHERE pr.id = plugin_runs.project_id), (SELECT a.size FROM plugin_run_artifacts a WHERE a.run_id = plugin_runs.id)`,
+		args...).Scan(&e.runBy, &e.orgID, &e.state, &e.errText, &e.ptype, &e.plugin, &e.project, &e.size)
+	if err == sql.ErrNoRows {
+		return false, nil, nil
+	}
+	if err != nil {
+		return false, nil, err
+	}
+	return true, e.notice(id), nil
 }
 
 // SetRunProgress implements labelhub.PluginStore.
@@ -727,9 +805,10 @@ func (s *Store) AuthenticateRunToken(ctx context.Context, token string) (labelhu
 }
 
 // RunBatch applies writes 0 … n-1 of the plugin hub (pluginhub.BatchStore)
-// with stores whose run writes (CreateRun, CreatePluginRun, ClaimRun,
-// RequeueRun, FinishRun, SetRunProgress, AppendRunLogs, SetRunToken,
-// RunEnded) and the reads GetPlugin and LastRunLogSeq go to one
+// with stores whose run writes (CreateRun, CreatePluginRun,
+// CreateExportRun, ClaimRun, RequeueRun, FinishRun, FinishRunNotice,
+// SetRunProgress, AppendRunLogs, SetRunToken, RunEnded, AddNotification)
+// and the reads GetPlugin and LastRunLogSeq go to one
 // transaction, committed when every apply returned nil; their other
 // methods use the pool as usual. One commit for many runs' changes
 // (group commit) instead of one each. On SQLite the writes are applied
@@ -738,7 +817,10 @@ func (s *Store) AuthenticateRunToken(ctx context.Context, token string) (labelhu
 // their statements pipelined (pgPipeline), so apply must touch only the
 // state of write i. A write that fails aborts the whole batch (PostgreSQL
 // refuses further statements in the transaction), so apply should return
-// the first error.
+// the first error. The store of a write's last call (LastCall) lets the
+// pipeline send the COMMIT with the statements that end the writes'
+// changes (final): then a write that fails has changed nothing, the
+// others are committed, and RunBatch returns WriteErrors.
 func (s *Store) RunBatch(ctx context.Context, n int, apply func(i int, st labelhub.PluginStore) error) error {
 	if s.postgres {
 		return s.pgRunBatch(ctx, n, apply)
@@ -869,6 +951,25 @@ func queuedRuns(ctx context.Context, q runQuerier, orgID, pluginID string) int {
 	return n
 }
 
+// CreateExportRun is Store.CreateExportRun in the batch.
+func (b *batchStore) CreateExportRun(ctx context.Context, r labelhub.Run, f labelhub.ExportFilter, config *string, token string, maxQueued int) (string, json.RawMessage, error) {
+	count, err := newExportRunCount(r.OrgID, r.ProjectID, r.Params, f)
+	if err != nil {
+		return "", nil, err
+	}
+	return createRunRow(ctx, b.q, b.postgres, r, config, token, maxQueued, count)
+}
+
+// LastCall returns the store for the last call of a write (pluginhub):
+// the statement of that call that ends its changes may carry the batch's
+// COMMIT on PostgreSQL (see final).
+func (b *batchStore) LastCall() labelhub.PluginStore {
+	if p, ok := b.q.(*pgPipeline); ok {
+		return &batchStore{Store: b.Store, q: pipeLastCall{p}}
+	}
+	return b
+}
+
 func (b *batchStore) CreateRun(ctx context.Context, r labelhub.Run, token string) error {
 	return createRun(ctx, b.q, r, token)
 }
@@ -879,6 +980,18 @@ func (b *batchStore) ClaimRun(ctx context.Context, id, instanceID string, deadli
 
 func (b *batchStore) RequeueRun(ctx context.Context, id, instanceID string, queueDeadline time.Time) (bool, error) {
 	return requeueRun(ctx, b.q, id, instanceID, queueDeadline)
+}
+
+// FinishRunNotice is FinishRunAt for a run of an export plugin that also
+// returns the notice RunEnded would add for it, read by the same
+// statement (nil: none), so that the notice is one INSERT (AddNotification).
+func (b *batchStore) FinishRunNotice(ctx context.Context, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string, at time.Time) (bool, *labelhub.Notification, error) {
+	return finishRunNotice(ctx, b.q, id, instanceID, state, result, errText, at)
+}
+
+// AddNotification is Store.AddNotification in the batch.
+func (b *batchStore) AddNotification(ctx context.Context, n labelhub.Notification) (labelhub.Notification, error) {
+	return addNotification(ctx, b.q, n)
 }
 
 func (b *batchStore) FinishRun(ctx context.Context, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string) (bool, error) {
@@ -905,6 +1018,12 @@ func (b *batchStore) LastRunLogSeq(ctx context.Context, runID string) (int64, er
 
 func (b *batchStore) SetRunToken(ctx context.Context, runID, token string) error {
 	return setRunToken(ctx, b.q, runID, token)
+}
+
+// FinishRunNotice is FinishRunAt for a run of an export plugin that also
+// returns the notice of its end (see batchStore.FinishRunNotice).
+func (s *Store) FinishRunNotice(ctx context.Context, id, instanceID string, state labelhub.RunState, result json.RawMessage, errText string, at time.Time) (bool, *labelhub.Notification, error) {
+	return finishRunNotice(ctx, sqlQ{s.db}, id, instanceID, state, result, errText, at)
 }
 
 // FinishRunAt implements FinishRun with the finish time given.
