@@ -21,6 +21,7 @@ type exportParamser interface {
 func (h *Hub) exportParams(ctx context.Context, a labelhub.Actor, pluginID string, c *conn, r *labelhub.Run) (*labelhub.ExportFilter, error) {
 	ep, ok := h.store.(exportParamser)
 	ec, counts := h.store.(exportRunCreator)
+	counts = counts && ec.CountsExportRuns()
 	if !ok && !counts {
 		return nil, nil
 	}

@@ -50,8 +50,12 @@ func lastCall(st labelhub.PluginStore) labelhub.PluginStore {
 // ExportRunFilter checks the params as exportParamser does and returns
 // them without numTasks and the export's filter, CreateExportRun is
 // CreatePluginRun with numTasks set to the count of that filter; it
-// returns the Config JSON and the params stored.
+// returns the Config JSON and the params stored. CountsExportRuns says
+// whether the store does so: on SQLite the count would run under the
+// database's write lock, which a count of a large project holds for a
+// while, so there the count stays a read of its own (exportParamser).
 type exportRunCreator interface {
+	CountsExportRuns() bool
 	ExportRunFilter(ctx context.Context, orgID, projectID string, params json.RawMessage) (json.RawMessage, labelhub.ExportFilter, error)
 	CreateExportRun(ctx context.Context, r labelhub.Run, f labelhub.ExportFilter, config *string, token string, maxQueued int) (string, json.RawMessage, error)
 }

@@ -346,6 +346,14 @@ func (s *Store) CreatePluginRun(ctx context.Context, r labelhub.Run, config *str
 // CreateExportRun is CreatePluginRun for a run of an export plugin whose
 // params (as ExportRunFilter returns them) get numTasks, the count of the
 // export with filter f, from the INSERT itself; it returns the Config JSON
+// CountsExportRuns says whether CreateExportRun should be used: on
+// PostgreSQL the count of an export run's tasks in its INSERT saves a
+// query; on SQLite it would hold the database's write lock (and every
+// other write of the batch) for as long as the count takes, which for a
+// project of a million tasks is a good part of a second, so there the
+// count is a read of its own before the write (ExportRunParams).
+func (s *Store) CountsExportRuns() bool { return s.postgres }
+
 // and the params stored.
 func (s *Store) CreateExportRun(ctx context.Context, r labelhub.Run, f labelhub.ExportFilter, config *string, token string, maxQueued int) (string, json.RawMessage, error) {
 	count, err := newExportRunCount(r.OrgID, r.ProjectID, r.Params, f)
