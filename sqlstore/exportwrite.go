@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/labelhub/labelhub"
 )
@@ -23,7 +26,11 @@ type exportRow struct {
 	e       labelhub.ExportedAsset
 	updated int64
 	answer  span
-	h0, h1  int
+	batches span // the JSON array of its batch names as the database wrote it
+	// The asset's metadata and contextData as stored, when its document
+	// was read by docParts (else they are in e).
+	meta, contextData span
+	h0, h1            int
 }
 
 // exportHist is a history entry as read.
@@ -48,15 +55,14 @@ var exportPageBytes = 32 << 20
 // exportPage is a page of an export as read. Its slices are reused from
 // page to page.
 type exportPage struct {
-	rows    []exportRow
-	hist    []exportHist
-	arena   []byte // the stored answers
-	ids     []any
-	args    []any // the page's query: the filter's arguments, then the id before the page
-	byAsset map[string]int
-	byTask  map[string]int
-	cut     bool // ended early at exportPageBytes
-	err     error
+	rows   []exportRow
+	hist   []exportHist
+	arena  []byte // the stored answers
+	ids    []any
+	args   []any // the page's query: the filter's arguments, then the id before the page
+	byTask map[string]int
+	cut    bool // ended early at exportPageBytes
+	err    error
 }
 
 func (p *exportPage) text(s span) []byte { return p.arena[s.off:s.end] }
@@ -112,7 +118,7 @@ func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string,
 	if err != nil {
 		return err
 	}
-	q, args := exportQuery(orgID, projectID, f)
+	q, args := s.writeExportQuery(orgID, projectID, f)
 	n := len(args)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -149,13 +155,13 @@ func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string,
 			return err
 		}
 	}
-	// Three goroutines: one reads the tasks of page n+2, one the batches
-	// and history of page n+1, while this one writes page n.
+	// Three goroutines: one reads the tasks of page n+2, one the history
+	// of page n+1, while this one writes page n.
 	tasks := make(chan *exportPage, 1)
 	pages := make(chan *exportPage, 1)
 	free := make(chan *exportPage, exportPagesInFlight)
 	for range exportPagesInFlight {
-		free <- &exportPage{byAsset: map[string]int{}, byTask: map[string]int{}}
+		free <- &exportPage{byTask: map[string]int{}}
 	}
 	doneTasks, done := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -251,21 +257,42 @@ func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string,
 	return ctx.Err()
 }
 
-// exportStmts are the statements of an export, prepared once.
+// writeExportQuery is exportQuery with the batch names of each task's
+// asset in one more column: a JSON array of them in name order (NULL on
+// PostgreSQL when there are none), read by a correlated subquery, an
+// index seek per task on both databases whatever their statistics. One
+// query a page fewer than reading them apart, and on SQLite no second
+// read of the tasks' rows (the asset id is not in an index of the tasks).
+func (s *Store) writeExportQuery(orgID, projectID string, f labelhub.ExportFilter) (string, []any) {
+	where, args := exportWhere(orgID, projectID, f)
+	n := len(args)
+	agg := `json_group_array(b.name ORDER BY b.name)`
+	if s.postgres {
+		agg = `json_agg(b.name ORDER BY b.name)`
+	}
+	return `SELECT t.id, t.asset_id, t.stage_id, t.answer, t.updated_at, t.updated_by, t.total_duration_ms,
+		a.external_id, a.data, a.doc, a.storage_id,
+		(SELECT ` + agg + ` FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id WHERE ab.asset_id = t.asset_id)
+		FROM tasks t JOIN assets a ON a.id = t.asset_id ` + where + ` AND t.id > $` + strconv.Itoa(n+1) +
+		` ORDER BY t.id LIMIT $` + strconv.Itoa(n+2), args
+}
+
+// exportStmts are the statements of an export, prepared once: the page
+// of tasks (with their batch names) and the history of a page's tasks.
 //
-// On SQLite the batch names and the history of a page are read by the
-// page's own filter and id range (after the previous page's last id, up
-// to its last), joined from the tasks: a seek into tasks and a range,
-// where IN lists of the page's ids cost the binding of a thousand values
-// and a temporary index of them at every query (a fifth of the time of
-// BenchmarkWriteExport). SQLite joins by nested loops on the tasks' range,
-// whatever its statistics. PostgreSQL is given IN lists of the page's ids
-// (always labelhub.ExportPageSize of them: the last page repeats its last
-// id): planned generically, the range join is a hash join over the whole
-// asset_batches table at every page.
+// On SQLite the history of a page is read by the page's own filter and id
+// range (after the previous page's last id, up to its last): the ids of
+// the page's tasks from an index of the tasks, each one's entries by the
+// history's key, in its order (no sort), where IN lists of the page's ids
+// cost the binding of a thousand values and a temporary index of them at
+// every query. PostgreSQL is given IN lists of the page's ids (always
+// labelhub.ExportPageSize of them: the last page repeats its last id):
+// planned generically, the range join is a hash join over the whole
+// task_history table at every page.
 type exportStmts struct {
-	page, batches, history *sql.Stmt
-	byRange                bool
+	page, history *sql.Stmt
+	byRange       bool
+	doc           answerWriter // reads the assets' documents (docParts)
 }
 
 func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f labelhub.ExportFilter, history bool) (*exportStmts, error) {
@@ -274,45 +301,37 @@ func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f
 	if st.page, err = s.db.PrepareContext(ctx, q); err != nil {
 		return nil, err
 	}
-	batches := `SELECT ab.asset_id, b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id
-		WHERE ab.asset_id IN (` + placeholders(1, labelhub.ExportPageSize) + `) ORDER BY b.name`
+	if !history {
+		return st, nil
+	}
 	hist := `SELECT task_id, stage_id, stage_name, duration_ms, completed_at, completed_by, answer
 		FROM task_history WHERE task_id IN (` + placeholders(1, labelhub.ExportPageSize) + `) ORDER BY task_id, seq`
 	if st.byRange {
 		where, args := exportWhere(orgID, projectID, f)
 		n := len(args)
-		pageRange := where + ` AND t.id > $` + strconv.Itoa(n+1) + ` AND t.id <= $` + strconv.Itoa(n+2)
-		batches = `SELECT t.asset_id, b.name FROM tasks t JOIN asset_batches ab ON ab.asset_id = t.asset_id
-			JOIN batches b ON b.id = ab.batch_id ` + pageRange + ` ORDER BY b.name`
 		hist = `SELECT h.task_id, h.stage_id, h.stage_name, h.duration_ms, h.completed_at, h.completed_by, h.answer
-			FROM tasks t JOIN task_history h ON h.task_id = t.id ` + pageRange + ` ORDER BY h.task_id, h.seq`
+			FROM task_history h WHERE h.task_id IN (SELECT t.id FROM tasks t ` + where +
+			` AND t.id > $` + strconv.Itoa(n+1) + ` AND t.id <= $` + strconv.Itoa(n+2) + `) ORDER BY h.task_id, h.seq`
 	}
-	if st.batches, err = s.db.PrepareContext(ctx, batches); err != nil {
+	if st.history, err = s.db.PrepareContext(ctx, hist); err != nil {
 		st.close()
 		return nil, err
-	}
-	if history {
-		if st.history, err = s.db.PrepareContext(ctx, hist); err != nil {
-			st.close()
-			return nil, err
-		}
 	}
 	return st, nil
 }
 
-// extrasArgs are the arguments of the batches and history statements for
-// page p, with its rows' ids from id.
-func (st *exportStmts) extrasArgs(p *exportPage, id func(r *exportRow) string) []any {
+// historyArgs are the arguments of the history statement for page p.
+func (st *exportStmts) historyArgs(p *exportPage) []any {
 	if st.byRange {
 		// What the page's query read: after p.args' last value up to
 		// its last task. Tasks committed into the range since (outside
-		// the export's snapshot) are not in the page's maps and are
+		// the export's snapshot) are not in the page's map and are
 		// skipped.
 		return append(append(p.ids[:0], p.args...), p.rows[len(p.rows)-1].e.Task.TaskID)
 	}
 	p.ids = p.ids[:0]
 	for i := range p.rows {
-		p.ids = append(p.ids, id(&p.rows[i]))
+		p.ids = append(p.ids, p.rows[i].e.Task.TaskID)
 	}
 	for len(p.ids) < labelhub.ExportPageSize {
 		p.ids = append(p.ids, p.ids[len(p.ids)-1])
@@ -321,7 +340,7 @@ func (st *exportStmts) extrasArgs(p *exportPage, id func(r *exportRow) string) [
 }
 
 func (st *exportStmts) close() {
-	for _, x := range []*sql.Stmt{st.page, st.batches, st.history} {
+	for _, x := range []*sql.Stmt{st.page, st.history} {
 		if x != nil {
 			_ = x.Close()
 		}
@@ -331,14 +350,13 @@ func (st *exportStmts) close() {
 // readTasks reads the tasks of a page with their assets.
 func (st *exportStmts) readTasks(ctx context.Context, args []any, p *exportPage, w labelhub.Workflow) error {
 	p.rows, p.hist, p.arena, p.ids, p.cut = p.rows[:0], p.hist[:0], p.arena[:0], p.ids[:0], false
-	clear(p.byAsset)
 	clear(p.byTask)
 	rows, err := st.page.QueryContext(ctx, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	var answer, doc sql.RawBytes
+	var answer, doc, batches sql.RawBytes
 	for rows.Next() {
 		if len(p.rows) < cap(p.rows) {
 			p.rows = p.rows[:len(p.rows)+1]
@@ -346,18 +364,21 @@ func (st *exportStmts) readTasks(ctx context.Context, args []any, p *exportPage,
 			p.rows = append(p.rows, exportRow{})
 		}
 		r := &p.rows[len(p.rows)-1]
-		*r = exportRow{e: labelhub.ExportedAsset{Batches: r.e.Batches[:0]}}
+		*r = exportRow{}
 		e := &r.e
 		if err := rows.Scan(&e.Task.TaskID, &e.AssetID, &e.Task.StageID, &answer, &r.updated, &e.Task.UpdatedBy, &e.Task.TotalDuration,
-			&e.ExternalID, &e.Asset, &doc, &e.StorageID); err != nil {
+			&e.ExternalID, &e.Asset, &doc, &e.StorageID, &batches); err != nil {
 			return err
 		}
 		r.answer = p.keep(answer)
+		r.batches = p.keep(batches)
 		e.Task.Stage = e.Task.StageID
 		if i := w.Index(e.Task.StageID); i >= 0 {
 			e.Task.Stage = w.Stages[i].Name
 		}
-		if len(doc) > 0 && string(doc) != "{}" {
+		if meta, contextData, ok := st.docParts(doc); ok {
+			r.meta, r.contextData = p.keep(meta), p.keep(contextData)
+		} else if len(doc) > 0 && string(doc) != "{}" {
 			var d assetDoc
 			if err := json.Unmarshal(doc, &d); err != nil {
 				return fmt.Errorf("asset %s: stored document: %w", e.AssetID, err)
@@ -375,46 +396,87 @@ func (st *exportStmts) readTasks(ctx context.Context, args []any, p *exportPage,
 	return nil
 }
 
-// readExtras reads the batch names and (with history) the history entries
-// of the tasks of a page.
+// docParts returns the metadata and contextData of an asset's stored
+// document (empty when left out) without decoding it, when it is a JSON
+// object of the keys that decoding into assetDoc reads, each once and
+// spelled so, without a dataset (a list to decode) or a null; otherwise
+// ok is false and the caller decodes it.
+func (st *exportStmts) docParts(doc []byte) (meta, contextData []byte, ok bool) {
+	w := &st.doc
+	defer func() {
+		if r := recover(); r != nil {
+			if r != errSlowPath { //nolint:errorlint // a sentinel value
+				panic(r)
+			}
+			meta, contextData, ok = nil, nil, false
+		}
+		w.src, w.out = nil, w.out[:0]
+	}()
+	w.src, w.i, w.cp, w.out = doc, 0, 0, w.out[:0]
+	w.expect('{')
+	var seen [4]bool
+	if w.peek() != '}' {
+		for {
+			key := w.key()
+			w.expect(':')
+			k := -1
+			switch string(key) {
+			case "metadata":
+				k = 0
+			case "contextData":
+				k = 1
+			case "attachments":
+				k = 2
+			case "editorType":
+				k = 3
+			}
+			if k < 0 || seen[k] || w.peek() == 'n' {
+				panic(errSlowPath)
+			}
+			seen[k] = true
+			start := w.i
+			switch k {
+			case 3:
+				w.str()
+			default:
+				w.raw()
+			}
+			switch k {
+			case 0:
+				meta = doc[start:w.i]
+			case 1:
+				contextData = doc[start:w.i]
+			}
+			if w.peek() == ',' {
+				w.i++
+				continue
+			}
+			break
+		}
+	}
+	w.expect('}')
+	w.ws()
+	if w.i != len(doc) {
+		panic(errSlowPath)
+	}
+	return meta, contextData, true
+}
+
+// readExtras reads the history entries (with history) of the tasks of a
+// page.
 func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
-	if len(p.rows) == 0 {
-		return nil
-	}
-	for i := range p.rows {
-		p.byAsset[p.rows[i].e.AssetID] = i
-	}
-	brows, err := st.batches.QueryContext(ctx, st.extrasArgs(p, func(r *exportRow) string { return r.e.AssetID })...)
-	if err != nil {
-		return err
-	}
-	defer brows.Close()
-	var id sql.RawBytes
-	for brows.Next() {
-		var name string
-		if err := brows.Scan(&id, &name); err != nil {
-			return err
-		}
-		if i, ok := p.byAsset[string(id)]; ok {
-			p.rows[i].e.Batches = append(p.rows[i].e.Batches, name)
-		}
-	}
-	if err := brows.Err(); err != nil {
-		return err
-	}
-	brows.Close()
-	if st.history == nil {
+	if len(p.rows) == 0 || st.history == nil {
 		return nil
 	}
 	for i := range p.rows {
 		p.byTask[p.rows[i].e.Task.TaskID] = i
 	}
-	hrows, err := st.history.QueryContext(ctx, st.extrasArgs(p, func(r *exportRow) string { return r.e.Task.TaskID })...)
+	hrows, err := st.history.QueryContext(ctx, st.historyArgs(p)...)
 	if err != nil {
 		return err
 	}
 	defer hrows.Close()
-	var answer sql.RawBytes
+	var id, answer sql.RawBytes
 	cur := -1
 	for hrows.Next() {
 		var h exportHist
@@ -463,20 +525,29 @@ func (x *exportWriter) page(out []byte, p *exportPage, first bool) ([]byte, erro
 			out = append(out, `,"dataset":`...)
 			out = appendJSONStrings(out, e.Dataset)
 		}
-		if len(e.ContextData) > 0 {
+		contextData, meta := []byte(e.ContextData), []byte(e.Metadata)
+		if r.contextData.end > r.contextData.off {
+			contextData = p.text(r.contextData)
+		}
+		if r.meta.end > r.meta.off {
+			meta = p.text(r.meta)
+		}
+		if len(contextData) > 0 {
 			out = append(out, `,"contextData":`...)
-			if out, err = x.aw.appendCompact(out, e.ContextData); err != nil {
+			if out, err = x.aw.appendCompact(out, contextData); err != nil {
 				return out, fmt.Errorf("asset %s: contextData: %w", e.AssetID, err)
 			}
 		}
-		if len(e.Metadata) > 0 {
+		if len(meta) > 0 {
 			out = append(out, `,"metadata":`...)
-			if out, err = x.aw.appendCompact(out, e.Metadata); err != nil {
+			if out, err = x.aw.appendCompact(out, meta); err != nil {
 				return out, fmt.Errorf("asset %s: metadata: %w", e.AssetID, err)
 			}
 		}
 		out = append(out, `,"batches":`...)
-		out = appendJSONStrings(out, e.Batches)
+		if out, err = appendBatchNames(out, p.text(r.batches)); err != nil {
+			return out, fmt.Errorf("asset %s: batch names: %w", e.AssetID, err)
+		}
 		out = append(out, `,"task":{"taskId":`...)
 		out = appendJSONString(out, e.Task.TaskID)
 		out = append(out, `,"stage":`...)
@@ -563,11 +634,160 @@ func (w *answerWriter) appendCompact(dst, raw []byte) (out []byte, err error) {
 		}
 		w.src, w.out = nil, nil
 	}()
-	w.src, w.i, w.out = raw, 0, dst
+	w.src, w.i, w.cp, w.out = raw, 0, 0, dst
 	w.raw()
 	w.ws()
 	if w.i != len(w.src) {
 		panic(errSlowPath)
 	}
+	w.flush()
 	return w.out, nil
 }
+
+// appendBatchNames appends the JSON array of batch names that the
+// database's JSON aggregate wrote (nil for none) as encoding/json writes
+// the []string of the names: each name is decoded and written again
+// (appendJSONString), so that the output does not depend on how the
+// database escapes.
+func appendBatchNames(out, raw []byte) ([]byte, error) {
+	bad := func() ([]byte, error) { return out, fmt.Errorf("not a JSON array of strings: %.100q", raw) }
+	i := skipWS(raw, 0)
+	if i == len(raw) {
+		return append(out, "[]"...), nil // NULL: no batches
+	}
+	if raw[i] != '[' {
+		return bad()
+	}
+	out = append(out, '[')
+	i = skipWS(raw, i+1)
+	if i < len(raw) && raw[i] == ']' {
+		i++
+	} else {
+		var name []byte
+		for n := 0; ; n++ {
+			if i == len(raw) || raw[i] != '"' {
+				return bad()
+			}
+			j := i + 1
+			for j < len(raw) && raw[j] != '"' && raw[j] != '\\' {
+				j++
+			}
+			if j < len(raw) && raw[j] == '"' {
+				name = raw[i+1 : j] // no escapes: the name's bytes
+				i = j + 1
+			} else {
+				var ok bool
+				if name, i, ok = unquoteJSON(raw, i, name[:0:0]); !ok {
+					return bad()
+				}
+			}
+			if n > 0 {
+				out = append(out, ',')
+			}
+			out = appendJSONString(out, unsafeString(name))
+			i = skipWS(raw, i)
+			if i < len(raw) && raw[i] == ',' {
+				i = skipWS(raw, i+1)
+				continue
+			}
+			if i < len(raw) && raw[i] == ']' {
+				i++
+				break
+			}
+			return bad()
+		}
+	}
+	if skipWS(raw, i) != len(raw) {
+		return bad()
+	}
+	return append(out, ']'), nil
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// unquoteJSON decodes the JSON string that starts at b[i] (a quote) into
+// dst and returns it with the index after the closing quote. Bytes that
+// are not escaped are kept as they are (even invalid UTF-8, as the
+// database stored it).
+func unquoteJSON(b []byte, i int, dst []byte) ([]byte, int, bool) {
+	i++
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			return dst, i + 1, true
+		case c != '\\':
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		if i+1 >= len(b) {
+			return dst, i, false
+		}
+		switch e := b[i+1]; e {
+		case '"', '\\', '/':
+			dst = append(dst, e)
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, ok := hex4(b, i+2)
+			if !ok {
+				return dst, i, false
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if r2, ok := hex4(b, i+2); ok && i+1 < len(b) && b[i] == '\\' && b[i+1] == 'u' {
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						i += 6
+						r = d
+					}
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default:
+			return dst, i, false
+		}
+		i += 2
+	}
+	return dst, i, false
+}
+
+// hex4 reads the four hex digits at b[i:].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// unsafeString is b as a string without a copy, for a call that does not
+// keep it.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
