@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/labelhub/labelhub"
@@ -517,6 +516,13 @@ func (w *answerWriter) str() bool {
 	w.expect('"')
 	start, esc, ascii := w.i, false, true
 	j := w.i
+	for j < len(w.src) && plainASCII[w.src[j]] {
+		j++
+	}
+	if j < len(w.src) && w.src[j] == '"' { // the usual string: copied as it is
+		w.i = j + 1
+		return j == start
+	}
 	for ; j < len(w.src); j++ {
 		c := w.src[j]
 		if c == '"' {
@@ -552,6 +558,14 @@ func (w *answerWriter) str() bool {
 func (w *answerWriter) plainStr() []byte {
 	w.expect('"')
 	j := w.i
+	for j < len(w.src) && plainASCII[w.src[j]] {
+		j++
+	}
+	if j < len(w.src) && w.src[j] == '"' {
+		s := w.src[w.i:j]
+		w.i = j + 1
+		return s
+	}
 	for j < len(w.src) && w.src[j] != '"' {
 		if c := w.src[j]; c == '\\' || c < 0x20 {
 			panic(errSlowPath)
@@ -565,6 +579,16 @@ func (w *answerWriter) plainStr() []byte {
 	w.i = j + 1
 	return s
 }
+
+// plainASCII tells the bytes that a JSON string holds as they are and
+// encoding/json writes as they are: ASCII but for controls, the quote and
+// the backslash.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // plainUTF8 reports whether b is valid UTF-8 that encoding/json writes as
 // it is (no U+2028, U+2029).
@@ -719,7 +743,11 @@ func canonicalTime(s []byte) bool {
 	if year < 2 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
 		return false
 	}
-	if day > time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day() {
+	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	if day > days {
 		return false
 	}
 	frac := s[19 : len(s)-1]

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -266,5 +267,22 @@ func TestAppendBatchNames(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCanonicalTimeDays checks the days of months canonicalTime accepts
+// against the time package, leap years included.
+func TestCanonicalTimeDays(t *testing.T) {
+	for _, year := range []int{1900, 2000, 2023, 2024, 2026} {
+		for month := 1; month <= 12; month++ {
+			for day := 27; day <= 32; day++ {
+				s := fmt.Sprintf("%04d-%02d-%02dT12:00:00Z", year, month, day)
+				tm, err := time.Parse(time.RFC3339, s)
+				want := err == nil && tm.Format(time.RFC3339Nano) == s
+				if got := canonicalTime([]byte(s)); got != want {
+					t.Errorf("canonicalTime(%s) = %v, want %v", s, got, want)
+				}
+			}
+		}
 	}
 }
