@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/labelhub/labelhub"
@@ -14,7 +13,7 @@ import (
 
 // The export writes the stored answers (the JSON of labelhub.Answer as
 // PutAnswer and the imports store it) without decoding them into structs:
-// answerWriter reads the stored text once, token by token, and appends
+// answerWriter reads the stored text once, token by token, and writes
 // what encoding/json would write for the decoded answer (with SetEscapeHTML
 // false, as the export encodes), dropping the item metadata or mapping its
 // user ids to emails on the way. It knows the fields of every type of the
@@ -24,6 +23,14 @@ import (
 // would write differently is re-encoded, not refused), it gives up on that
 // answer and the answer takes the slow path, decodeStoredAnswer and
 // encoding/json, so the output is the same byte for byte either way.
+//
+// What it writes is mostly the stored text itself (PutAnswer stores what
+// encoding/json writes), so it copies the text in runs: the output is
+// always w.out followed by w.src[w.cp:w.i], the part read since the last
+// copy, which is the same in the output; only what differs (white space,
+// a user id written as an email, item metadata left out, a missing list,
+// a number or string encoding/json writes differently) makes it copy the
+// run and write its own bytes. Keys are written from the field table.
 
 // errSlowPath makes an answer take the slow path.
 var errSlowPath = errors.New("stored answer not in the canonical form")
@@ -54,6 +61,7 @@ const (
 // fields that are missing take the slow path.
 type field struct {
 	name      string
+	key       string // "name":
 	kind      fieldKind
 	sub       *[]field
 	omitEmpty bool
@@ -88,6 +96,11 @@ func init() {
 	answerFields = []field{{name: "tools", kind: kList, sub: &objectFields, def: "[]"},
 		{name: "classifications", kind: kList, sub: &classFields, def: "[]"},
 		{name: "relations", kind: kList, sub: &relationFields, def: "[]"}}
+	for _, fs := range []*[]field{&answerFields, &objectFields, &classFields, &relationFields, &boxFields, &rotBoxFields, &segFields, &zoneFields, &spanFields} {
+		for i := range *fs {
+			(*fs)[i].key = `"` + (*fs)[i].name + `":`
+		}
+	}
 }
 
 // answerWriter writes the answers of one export. emails maps the user ids
@@ -99,7 +112,8 @@ type answerWriter struct {
 	emails  map[string]string
 	missing map[string]bool
 	src     []byte
-	i       int
+	i       int // the next byte of src to read
+	cp      int // the first byte of src read but not copied to out yet
 	out     []byte
 	slowBuf bytes.Buffer
 	slowEnc *json.Encoder
@@ -146,16 +160,35 @@ func (w *answerWriter) fast(dst, text []byte) (out []byte, ok bool) {
 		}
 		w.src, w.out = nil, nil
 	}()
-	w.src, w.i, w.out = text, 0, dst
-	start := len(dst)
-	w.object(answerFields)
+	w.src, w.i, w.cp, w.out = text, 0, 0, dst
+	w.object(answerFields, true)
 	w.ws()
 	if w.i != len(w.src) {
 		panic(errSlowPath)
 	}
-	// Without the braces of the answer object.
-	n := copy(w.out[start:], w.out[start+1:len(w.out)-1])
-	return w.out[:start+n], true
+	w.flush()
+	return w.out, true
+}
+
+// flush copies the part of src read since the last copy to out.
+func (w *answerWriter) flush() {
+	w.out = append(w.out, w.src[w.cp:w.i]...)
+	w.cp = w.i
+}
+
+// replace writes b instead of the last n bytes read (one token: nothing
+// of it was copied yet).
+func (w *answerWriter) replace(n int, b []byte) {
+	w.out = append(w.out, w.src[w.cp:w.i-n]...)
+	w.out = append(w.out, b...)
+	w.cp = w.i
+}
+
+// replaceString is replace with b a string written as JSON.
+func (w *answerWriter) replaceString(n int, s string) {
+	w.out = append(w.out, w.src[w.cp:w.i-n]...)
+	w.out = appendJSONString(w.out, s)
+	w.cp = w.i
 }
 
 // slow decodes the answer as the store always did and encodes its fields.
@@ -179,16 +212,19 @@ func (w *answerWriter) slow(dst, text []byte) ([]byte, error) {
 	return append(dst, b[1:len(b)-1]...), nil
 }
 
+// ws skips white space, which the output leaves out.
 func (w *answerWriter) ws() {
-	for w.i < len(w.src) {
-		switch w.src[w.i] {
-		case ' ', '\t', '\n', '\r':
-			w.i++
-		default:
-			return
-		}
+	if w.i == len(w.src) || !isSpace(w.src[w.i]) {
+		return
 	}
+	w.flush()
+	for w.i < len(w.src) && isSpace(w.src[w.i]) {
+		w.i++
+	}
+	w.cp = w.i
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // peek returns the next byte after white space (0 at the end).
 func (w *answerWriter) peek() byte {
@@ -218,18 +254,24 @@ func (w *answerWriter) null() bool {
 	return false
 }
 
-// object reads an object of the fields fs and writes it.
-func (w *answerWriter) object(fs []field) {
+// object reads an object of the fields fs and writes it; top leaves out
+// its braces (the answer's fields go into the task's object).
+func (w *answerWriter) object(fs []field, top bool) {
 	w.expect('{')
-	w.out = append(w.out, '{')
+	if top {
+		w.cp = w.i
+	}
 	first := true
 	next := 0
-	if w.peek() == '}' {
-		w.i++
-	} else {
+	if w.peek() != '}' {
 		for {
+			// Copy what came before the key; the key and its colon
+			// are written by name (or not at all).
+			w.flush()
 			key := w.key()
+			w.cp = w.i
 			w.expect(':')
+			w.cp = w.i
 			j := next
 			for j < len(fs) && fs[j].name != string(key) {
 				j++
@@ -243,17 +285,31 @@ func (w *answerWriter) object(fs []field) {
 			next = j + 1
 			w.field(&fs[j], &first)
 			if w.peek() == ',' {
+				w.flush() // the comma is written by name
 				w.i++
+				w.cp = w.i
 				continue
 			}
-			w.expect('}')
 			break
 		}
 	}
+	flushed := false
 	for ; next < len(fs); next++ {
-		w.missingField(&fs[next], &first)
+		if f := &fs[next]; f.required || f.def != "" {
+			if !flushed {
+				w.flush()
+				flushed = true
+			}
+			w.missingField(f, &first)
+		}
 	}
-	w.out = append(w.out, '}')
+	if top {
+		w.flush()
+	}
+	w.expect('}')
+	if top {
+		w.cp = w.i
+	}
 }
 
 // key reads an object key without escapes.
@@ -290,20 +346,20 @@ func (w *answerWriter) name(f *field, first *bool) {
 		w.out = append(w.out, ',')
 	}
 	*first = false
-	w.out = append(w.out, '"')
-	w.out = append(w.out, f.name...)
-	w.out = append(w.out, '"', ':')
+	w.out = append(w.out, f.key...)
 }
 
 // field reads the value of f and writes it with its key unless
-// encoding/json would leave it out.
+// encoding/json would leave it out. Everything read before it was copied
+// (w.cp == w.i).
 func (w *answerWriter) field(f *field, first *bool) {
 	mark, wasFirst := len(w.out), *first
-	drop := func() { w.out, *first = w.out[:mark], wasFirst }
+	drop := func() { w.out, *first, w.cp = w.out[:mark], wasFirst, w.i }
 	switch f.kind {
 	case kTime, kUser, kMetaText:
 		if !w.meta {
 			w.skipMeta(f)
+			w.out, w.cp = w.out[:mark], w.i
 			return
 		}
 	}
@@ -328,7 +384,7 @@ func (w *answerWriter) field(f *field, first *bool) {
 			drop()
 			return
 		}
-		w.object(*f.sub)
+		w.object(*f.sub, false)
 	case kPoints:
 		if w.null() {
 			panic(errSlowPath)
@@ -347,16 +403,16 @@ func (w *answerWriter) field(f *field, first *bool) {
 			drop()
 		}
 	case kRaw:
-		start := len(w.out)
+		start := len(w.out) + w.i - w.cp
 		w.raw()
-		if f.omitEmpty && len(w.out) == start {
+		if f.omitEmpty && len(w.out)+w.i-w.cp == start {
 			drop()
 		}
 	case kList:
 		if w.null() {
 			switch {
 			case f.def != "": // a nil top-level list is made empty
-				w.out = append(w.out, f.def...)
+				w.replace(len("null"), []byte(f.def))
 			case f.omitEmpty:
 				drop()
 			default:
@@ -364,7 +420,7 @@ func (w *answerWriter) field(f *field, first *bool) {
 			}
 			return
 		}
-		if w.list(func() { w.object(*f.sub) }) == 0 && f.omitEmpty {
+		if w.list(func() { w.object(*f.sub, false) }) == 0 && f.omitEmpty {
 			drop()
 		}
 	case kStrings:
@@ -397,7 +453,7 @@ func (w *answerWriter) field(f *field, first *bool) {
 			drop()
 			return
 		}
-		w.out = appendJSONString(w.out, e)
+		w.replaceString(len(id)+2, e)
 	default:
 		panic(errSlowPath)
 	}
@@ -411,13 +467,9 @@ func (w *answerWriter) skipMeta(f *field) {
 	}
 	switch f.kind {
 	case kTime:
-		mark := len(w.out)
 		w.time(false)
-		w.out = w.out[:mark]
 	default:
-		mark := len(w.out)
 		w.str()
-		w.out = w.out[:mark]
 	}
 }
 
@@ -425,15 +477,11 @@ func (w *answerWriter) skipMeta(f *field) {
 // returns the number of elements.
 func (w *answerWriter) list(elem func()) int {
 	w.expect('[')
-	w.out = append(w.out, '[')
 	n := 0
 	if w.peek() == ']' {
 		w.i++
 	} else {
 		for {
-			if n > 0 {
-				w.out = append(w.out, ',')
-			}
 			if w.peek() == 'n' {
 				panic(errSlowPath) // a null element
 			}
@@ -447,7 +495,6 @@ func (w *answerWriter) list(elem func()) int {
 			break
 		}
 	}
-	w.out = append(w.out, ']')
 	return n
 }
 
@@ -457,13 +504,10 @@ func (w *answerWriter) points() int {
 
 func (w *answerWriter) point() {
 	w.expect('[')
-	w.out = append(w.out, '[')
 	w.float()
 	w.expect(',')
-	w.out = append(w.out, ',')
 	w.float()
 	w.expect(']')
-	w.out = append(w.out, ']')
 }
 
 // str reads a string and writes it as encoding/json writes the decoded
@@ -472,6 +516,13 @@ func (w *answerWriter) str() bool {
 	w.expect('"')
 	start, esc, ascii := w.i, false, true
 	j := w.i
+	for j < len(w.src) && plainASCII[w.src[j]] {
+		j++
+	}
+	if j < len(w.src) && w.src[j] == '"' { // the usual string: copied as it is
+		w.i = j + 1
+		return j == start
+	}
 	for ; j < len(w.src); j++ {
 		c := w.src[j]
 		if c == '"' {
@@ -493,16 +544,13 @@ func (w *answerWriter) str() bool {
 	body := w.src[start:j]
 	w.i = j + 1
 	if !esc && (ascii || plainUTF8(body)) {
-		w.out = append(w.out, '"')
-		w.out = append(w.out, body...)
-		w.out = append(w.out, '"')
 		return len(body) == 0
 	}
 	var s string
 	if err := json.Unmarshal(w.src[start-1:j+1], &s); err != nil {
 		panic(errSlowPath)
 	}
-	w.out = appendJSONString(w.out, s)
+	w.replaceString(j+1-(start-1), s)
 	return s == ""
 }
 
@@ -510,6 +558,14 @@ func (w *answerWriter) str() bool {
 func (w *answerWriter) plainStr() []byte {
 	w.expect('"')
 	j := w.i
+	for j < len(w.src) && plainASCII[w.src[j]] {
+		j++
+	}
+	if j < len(w.src) && w.src[j] == '"' {
+		s := w.src[w.i:j]
+		w.i = j + 1
+		return s
+	}
 	for j < len(w.src) && w.src[j] != '"' {
 		if c := w.src[j]; c == '\\' || c < 0x20 {
 			panic(errSlowPath)
@@ -523,6 +579,16 @@ func (w *answerWriter) plainStr() []byte {
 	w.i = j + 1
 	return s
 }
+
+// plainASCII tells the bytes that a JSON string holds as they are and
+// encoding/json writes as they are: ASCII but for controls, the quote and
+// the backslash.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // plainUTF8 reports whether b is valid UTF-8 that encoding/json writes as
 // it is (no U+2028, U+2029).
@@ -582,14 +648,16 @@ func (w *answerWriter) number(intOnly bool) []byte {
 func (w *answerWriter) float() {
 	n := w.number(false)
 	if simpleInt(n) {
-		w.out = append(w.out, n...)
 		return
 	}
 	f, err := strconv.ParseFloat(string(n), 64)
 	if err != nil {
 		panic(errSlowPath)
 	}
-	w.out = appendJSONFloat(w.out, f)
+	var buf [32]byte
+	if b := appendJSONFloat(buf[:0], f); !bytes.Equal(b, n) {
+		w.replace(len(n), b)
+	}
 }
 
 // simpleInt reports whether a JSON number is an integer that a float64
@@ -616,7 +684,9 @@ func (w *answerWriter) integer() {
 	if err != nil {
 		panic(errSlowPath)
 	}
-	w.out = strconv.AppendInt(w.out, v, 10)
+	if v == 0 && n[0] == '-' {
+		w.replace(len(n), []byte("0")) // the only integer written otherwise
+	}
 }
 
 // appendJSONFloat appends f as encoding/json writes a float64.
@@ -648,11 +718,7 @@ func (w *answerWriter) time(write bool) {
 	if !canonicalTime(s) {
 		panic(errSlowPath)
 	}
-	if write {
-		w.out = append(w.out, '"')
-		w.out = append(w.out, s...)
-		w.out = append(w.out, '"')
-	}
+	_ = write // copied as it is (or dropped by the caller)
 }
 
 // canonicalTime reports whether s is a UTC time as time.Time's
@@ -677,7 +743,11 @@ func canonicalTime(s []byte) bool {
 	if year < 2 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
 		return false
 	}
-	if day > time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day() {
+	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	if day > days {
 		return false
 	}
 	frac := s[19 : len(s)-1]
@@ -724,11 +794,9 @@ func (w *answerWriter) raw() {
 		if j >= len(w.src) {
 			panic(errSlowPath)
 		}
-		w.out = append(w.out, w.src[w.i:j+1]...)
 		w.i = j + 1
 	case '{':
 		w.i++
-		w.out = append(w.out, '{')
 		if w.peek() == '}' {
 			w.i++
 		} else {
@@ -738,21 +806,17 @@ func (w *answerWriter) raw() {
 				}
 				w.raw()
 				w.expect(':')
-				w.out = append(w.out, ':')
 				w.raw()
 				if w.peek() == ',' {
 					w.i++
-					w.out = append(w.out, ',')
 					continue
 				}
 				w.expect('}')
 				break
 			}
 		}
-		w.out = append(w.out, '}')
 	case '[':
 		w.i++
-		w.out = append(w.out, '[')
 		if w.peek() == ']' {
 			w.i++
 		} else {
@@ -760,25 +824,22 @@ func (w *answerWriter) raw() {
 				w.raw()
 				if w.peek() == ',' {
 					w.i++
-					w.out = append(w.out, ',')
 					continue
 				}
 				w.expect(']')
 				break
 			}
 		}
-		w.out = append(w.out, ']')
 	case 't', 'f', 'n':
 		for _, lit := range []string{"true", "false", "null"} {
 			if bytes.HasPrefix(w.src[w.i:], []byte(lit)) {
-				w.out = append(w.out, lit...)
 				w.i += len(lit)
 				return
 			}
 		}
 		panic(errSlowPath)
 	default:
-		w.out = append(w.out, w.number(false)...)
+		w.number(false)
 	}
 }
 

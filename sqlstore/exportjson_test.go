@@ -2,14 +2,19 @@ package sqlstore
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/labelhub/labelhub"
+	"github.com/labelhub/labelhub/testservers"
 )
 
 // storedAnswers are stored answer texts: the canonical form the store
@@ -168,4 +173,116 @@ func SetExportPageBytes(n int) (restore func()) {
 	old := exportPageBytes
 	exportPageBytes = n
 	return func() { exportPageBytes = old }
+}
+
+// TestDocPartsMatchesDecoding checks that the assets' documents the export
+// reads without decoding give what decoding them into assetDoc gives, and
+// that the others are left to decoding.
+func TestDocPartsMatchesDecoding(t *testing.T) {
+	var st exportStmts
+	for _, c := range []struct {
+		doc  string
+		fast bool
+	}{
+		{`{}`, true},
+		{`{"metadata":{"width":640,"height":480}}`, true},
+		{`{"metadata":{"w":1},"contextData":{"site":"n","seq":[1,2,{"a":null}]},"attachments":[{"type":"text","value":"x"}],"editorType":"image"}`, true},
+		{`{"contextData":{"a":"\u00e9\n"}, "metadata" : { "w" : 1 } }`, true},
+		{`{"editorType":"image","metadata":{}}`, true},
+		{``, false},
+		{`{"dataset":["https://example.com/a.jpg"],"metadata":{"w":1}}`, false},
+		{`{"metadata":null}`, false},
+		{`{"Metadata":{"w":1}}`, false},
+		{`{"metadata":{"w":1},"metadata":{"w":2}}`, false},
+		{`{"other":1,"metadata":{"w":1}}`, false},
+		{`{"editorType":1}`, false},
+		{`{"metadata":{"w":1}`, false},
+		{`{"metadata":{"w":1}} x`, false},
+	} {
+		meta, contextData, ok := st.docParts([]byte(c.doc))
+		if ok != c.fast {
+			t.Errorf("%s: ok %v, want %v", c.doc, ok, c.fast)
+		}
+		if !ok {
+			continue
+		}
+		var d assetDoc
+		if err := json.Unmarshal([]byte(c.doc), &d); err != nil {
+			t.Errorf("%s: read without decoding, decoding says %v", c.doc, err)
+			continue
+		}
+		if string(meta) != string(d.Metadata) || string(contextData) != string(d.ContextData) || len(d.Dataset) > 0 {
+			t.Errorf("%s: metadata %s, contextData %s; decoded %s, %s", c.doc, meta, contextData, d.Metadata, d.ContextData)
+		}
+	}
+}
+
+// TestAppendBatchNames checks that the batch names as each database's JSON
+// aggregate writes them are written as encoding/json writes the names.
+func TestAppendBatchNames(t *testing.T) {
+	names := []string{"plain", `q"uote\back`, "tab\tnl\nctl\x01\x1f", "é ✓ \u2028 \u2029 <&>", "/slash", ""}
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			dsn := filepath.Join(t.TempDir(), "names.db")
+			agg := `json_group_array(n)`
+			if db == "postgres" {
+				dsn, agg = testservers.Postgres(t), `json_agg(n)`
+			}
+			s, err := Open(context.Background(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			for k := 0; k <= len(names); k++ {
+				args := []any{}
+				q := `SELECT ` + agg + ` FROM (SELECT '' AS n WHERE 1 = 0`
+				for _, n := range names[:k] {
+					args = append(args, n)
+					q += ` UNION ALL SELECT CAST($` + strconv.Itoa(len(args)) + ` AS TEXT)`
+				}
+				var raw sql.RawBytes
+				rows, err := s.db.QueryContext(context.Background(), q+`) x`, args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !rows.Next() {
+					t.Fatal(rows.Err())
+				}
+				if err := rows.Scan(&raw); err != nil {
+					t.Fatal(err)
+				}
+				got, err := appendBatchNames(nil, raw)
+				rows.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want bytes.Buffer
+				enc := json.NewEncoder(&want)
+				enc.SetEscapeHTML(false)
+				if err := enc.Encode(append([]string{}, names[:k]...)); err != nil {
+					t.Fatal(err)
+				}
+				if string(got)+"\n" != want.String() {
+					t.Errorf("%d names: %s gives %s, want %s", k, raw, got, want.String())
+				}
+			}
+		})
+	}
+}
+
+// TestCanonicalTimeDays checks the days of months canonicalTime accepts
+// against the time package, leap years included.
+func TestCanonicalTimeDays(t *testing.T) {
+	for _, year := range []int{1900, 2000, 2023, 2024, 2026} {
+		for month := 1; month <= 12; month++ {
+			for day := 27; day <= 32; day++ {
+				s := fmt.Sprintf("%04d-%02d-%02dT12:00:00Z", year, month, day)
+				tm, err := time.Parse(time.RFC3339, s)
+				want := err == nil && tm.Format(time.RFC3339Nano) == s
+				if got := canonicalTime([]byte(s)); got != want {
+					t.Errorf("canonicalTime(%s) = %v, want %v", s, got, want)
+				}
+			}
+		}
+	}
 }
