@@ -152,7 +152,7 @@ func (r *Runner) folder(ctx context.Context, im labelhub.Import) error {
 	if err != nil {
 		return err
 	}
-	in := b.Integration()
+	dataURL := assetref.URLs(b.Integration())
 	stage, err := r.cfg.Store.FirstStage(ctx, im.OrgID, im.ProjectID)
 	if err != nil {
 		return err
@@ -205,7 +205,7 @@ func (r *Runner) folder(ctx context.Context, im labelhub.Import) error {
 					Message: fmt.Sprintf("object %q cannot be an asset: %s", f.Key, err)})
 				break
 			}
-			a := labelhub.NewAsset{Index: idx, ID: labelhub.NewID(), ExternalID: f.Key, Type: typ, Data: assetref.URL(in, f.Key),
+			a := labelhub.NewAsset{Index: idx, ID: labelhub.NewID(), ExternalID: f.Key, Type: typ, Data: dataURL(f.Key),
 				Doc: "{}", StorageID: im.Options.StorageID, ProbeState: "none", BatchIDs: batchIDs}
 			if typ == labelhub.AssetImage || typ == labelhub.AssetVideo {
 				a.ProbeState = "pending" // their size (and frames) are read from the file

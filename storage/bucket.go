@@ -362,6 +362,23 @@ func (b *Bucket) ListFolder(ctx context.Context, prefix, token string, pageSize 
 		return Folder{}, err
 	}
 	defer b.conn.release()
+	if lp, ok := b.p.(pageLister); ok {
+		if token == "" {
+			tok = nil // not gocloud's FirstPageToken
+		}
+		files, dirs, next, err := lp.listPage(ctx, prefix, "/", tok, pageSize)
+		if err != nil {
+			return Folder{}, b.opError(err, "list", prefix)
+		}
+		f := Folder{Folders: []string{}, Files: make([]File, 0, len(files)), NextPageToken: pageToken(prefix, next)}
+		f.Folders = append(f.Folders, dirs...)
+		for _, file := range files {
+			if !strings.HasSuffix(file.Key, "/") {
+				f.Files = append(f.Files, file)
+			}
+		}
+		return f, nil
+	}
 	objs, next, err := b.bkt.ListPage(ctx, tok, pageSize, &blob.ListOptions{
 		Prefix: prefix, Delimiter: "/", BeforeList: b.p.beforeList(prefix, false),
 	})
@@ -395,6 +412,27 @@ func (b *Bucket) Walk(ctx context.Context, prefix string, fn func(File) error) e
 		return err
 	}
 	defer b.conn.release()
+	if lp, ok := b.p.(pageLister); ok {
+		var tok []byte
+		for {
+			files, _, next, err := lp.listPage(ctx, prefix, "", tok, walkPageSize)
+			if err != nil {
+				return b.opError(err, "list", prefix)
+			}
+			for _, f := range files {
+				if strings.HasSuffix(f.Key, "/") {
+					continue
+				}
+				if err := fn(f); err != nil {
+					return err
+				}
+			}
+			if len(next) == 0 {
+				return nil
+			}
+			tok = next
+		}
+	}
 	tok := blob.FirstPageToken
 	for len(tok) > 0 {
 		objs, next, err := b.bkt.ListPage(ctx, tok, walkPageSize, &blob.ListOptions{

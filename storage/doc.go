@@ -33,6 +33,11 @@
 // the object the team sees in its console. So listing passes the raw prefix
 // to the provider (BeforeList) and reports raw names (As), and reads and
 // signed URLs use the provider's own client (Bucket.As) with the raw key.
+// S3 kinds list without gocloud.dev: ListObjectsV2 through the AWS SDK's
+// client, whose successful replies a lean reader of this package reads
+// (s3list.go: the SDK's XML decoder was most of a folder import's CPU in
+// the hub apart from the database's); a reply it does not understand goes
+// to the SDK's decoder as it came.
 //
 // # Signed URLs
 //

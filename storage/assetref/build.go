@@ -27,15 +27,31 @@ func URL(in Integration, key string) string {
 	if e != nil {
 		return ""
 	}
-	return ig.prefix() + escapePath(key)
+	return appendEscaped(ig.prefix(), key)
+}
+
+// URLs returns URL(in, ·) for many keys of one integration: in is checked
+// once, and each URL is one allocation (a folder import builds one per
+// listed object).
+func URLs(in Integration) func(key string) string {
+	ig, e := checkIntegration(in)
+	if e != nil {
+		return func(string) string { return "" }
+	}
+	prefix := ig.prefix()
+	return func(key string) string { return appendEscaped(prefix, key) }
 }
 
 // escapePath percent-encodes every byte of p except the unreserved
 // characters and '/'.
-func escapePath(p string) string {
+func escapePath(p string) string { return appendEscaped("", p) }
+
+// appendEscaped is prefix followed by escapePath(p).
+func appendEscaped(prefix, p string) string {
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
-	b.Grow(len(p) + len(p)/4)
+	b.Grow(len(prefix) + len(p) + len(p)/4)
+	b.WriteString(prefix)
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		if isAlpha(c) || isDigit(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/' {

@@ -59,8 +59,12 @@ func TestRoundTrip(t *testing.T) {
 		for range 2000 {
 			keys = append(keys, randomKey(r))
 		}
+		urls := URLs(*in)
 		for _, k := range keys {
 			u := URL(*in, k)
+			if v := urls(k); v != u {
+				t.Fatalf("URLs(%s)(%q) = %q, URL = %q", in.Provider, k, v, u)
+			}
 			ref, err := Resolve(u, in)
 			if err != nil {
 				t.Fatalf("%s: Resolve(URL(%q) = %q): %v", in.Provider, k, u, err)
@@ -75,5 +79,12 @@ func TestRoundTrip(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestURLsOfAnUnusableIntegration(t *testing.T) {
+	in := Integration{Provider: S3Compatible}
+	if u, v := URL(in, "a.jpg"), URLs(in)("a.jpg"); u != "" || v != "" {
+		t.Fatalf("URL %q, URLs %q: want both empty", u, v)
 	}
 }
