@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -186,5 +189,50 @@ func TestListPageThroughSDK(t *testing.T) {
 	_, err = b.ListFolder(context.Background(), "f", "", 10)
 	if labelhub.ErrorCode(err) != labelhub.ECodeUnavailable || !strings.Contains(err.Error(), "bucket") {
 		t.Fatalf("a missing bucket: %v", err)
+	}
+}
+
+// The hostile corpus of testdata/listreply: a refuse-*.xml reply is left
+// to the SDK's decoder, a read-*.xml reply is read as encoding/xml reads it.
+func TestReadListReplyCorpus(t *testing.T) {
+	paths, err := filepath.Glob("testdata/listreply/*.xml")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no corpus: %v", err)
+	}
+	for _, p := range paths {
+		doc, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := readListReply(doc)
+		name := filepath.Base(p)
+		if strings.HasPrefix(name, "refuse-") {
+			if err == nil {
+				t.Errorf("%s: read as %+v, want it left to the SDK", name, *got)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		var want xmlListResult
+		if err := xml.Unmarshal(doc, &want); err != nil {
+			t.Fatalf("%s: encoding/xml: %v", name, err)
+		}
+		var keys, wantKeys []string
+		for _, f := range got.files {
+			keys = append(keys, f.Key)
+		}
+		for _, c := range want.Contents {
+			wantKeys = append(wantKeys, c.Key)
+		}
+		var wantDirs []string
+		for _, c := range want.CommonPrefixes {
+			wantDirs = append(wantDirs, c.Prefix)
+		}
+		if !slices.Equal(keys, wantKeys) || !slices.Equal(got.dirs, wantDirs) || got.next != want.Next {
+			t.Errorf("%s: read keys %q, folders %q, next %q; encoding/xml %q, %q, %q", name, keys, got.dirs, got.next, wantKeys, wantDirs, want.Next)
+		}
 	}
 }
