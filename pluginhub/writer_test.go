@@ -169,11 +169,7 @@ func TestWriteAfterClose(t *testing.T) {
 	if err := h.write(f.put("x")); err != nil {
 		t.Fatal(err)
 	}
-	h.wmu.Lock()
-	h.wclosed = true
-	close(h.writes)
-	h.wmu.Unlock()
-	h.wwg.Wait()
+	closeWriter(h)
 	if err := h.write(f.put("y")); !errors.Is(err, errHubClosed) {
 		t.Fatalf("write after close: %v", err)
 	}
@@ -197,11 +193,7 @@ func TestFollowUpGoesInTheNextBatch(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	h.wmu.Lock()
-	h.wclosed = true
-	close(h.writes)
-	h.wmu.Unlock()
-	h.wwg.Wait()
+	closeWriter(h)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.committed["end"] || !f.committed["notice"] || len(f.sizes) != 2 {
@@ -246,11 +238,7 @@ func TestConcurrentBatches(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
-	h.wmu.Lock()
-	h.wclosed = true
-	close(h.writes)
-	h.wmu.Unlock()
-	h.wwg.Wait()
+	closeWriter(h)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, k := range []string{"first", "second", "first-notice"} {
@@ -258,4 +246,14 @@ func TestConcurrentBatches(t *testing.T) {
 			t.Errorf("%s was not committed: %v", k, f.committed)
 		}
 	}
+}
+
+// closeWriter closes h's queue of writes and waits for the writer, which
+// commits what is queued first.
+func closeWriter(h *Hub) {
+	h.wmu.Lock()
+	h.wclosed = true
+	close(h.writes)
+	h.wmu.Unlock()
+	h.wwg.Wait()
 }
