@@ -212,7 +212,7 @@ func (h *Hub) handle(c *conn, m *pluginproto.Message) {
 		ar.run.Progress = pr
 		h.mu.Unlock()
 		id := m.ID
-		h.enqueue(&write{
+		h.unordered(ar, &write{
 			apply: func(ctx context.Context, st labelhub.PluginStore) error { return st.SetRunProgress(ctx, id, c.id, pr) },
 			after: func(err error) {
 				if err != nil {
@@ -261,7 +261,7 @@ func (h *Hub) appendLog(ar *activeRun, m *pluginproto.Message) <-chan struct{} {
 	}
 	h.mu.Unlock()
 	id := ar.run.ID
-	h.enqueue(&write{
+	h.unordered(ar, &write{
 		apply: func(ctx context.Context, st labelhub.PluginStore) error {
 			return st.AppendRunLogs(ctx, id, []labelhub.RunLog{rec})
 		},
@@ -324,7 +324,7 @@ func (h *Hub) disconnect(c *conn, reason string) {
 			done <- nil
 			continue
 		}
-		h.enqueue(&write{apply: apply, done: done})
+		h.inOrder(ar, &write{apply: apply, done: done})
 	}
 	for i, ar := range runs {
 		if err := <-dones[i]; err != nil {

@@ -101,6 +101,7 @@ type Hub struct {
 	wmu      sync.RWMutex
 	wclosed  bool
 	wwg      sync.WaitGroup
+	slots    int // batches committing at once (writeLoop)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -134,6 +135,11 @@ type activeRun struct {
 	truncated bool
 	cancelAt  time.Time // when run.cancel was sent
 	reason    string
+	// pending counts the run's log and progress writes queued and not yet
+	// committed (they are queued without waiting); parked holds the
+	// writes that end the run until they have (inOrder). Under h.mu.
+	pending int
+	parked  []*write
 }
 
 // New starts a hub; Close stops it.
@@ -174,6 +180,10 @@ func New(cfg Config) *Hub {
 		cfg.SocketIOConcurrency = DefaultSocketIOConcurrency
 	}
 	h.cfg = cfg
+	h.slots = 1
+	if cb, ok := cfg.Store.(concurrentBatcher); ok {
+		h.slots = max(1, cb.ConcurrentBatches())
+	}
 	h.sio = socketio.NewServer(socketio.Config{Namespace: SocketIONamespace, PingInterval: cfg.SocketIOPingInterval,
 		PingTimeout: cfg.SocketIOPingTimeout, MaxPayload: cfg.MaxMessageBytes, Logger: cfg.Logger}, h.serveSocketIO)
 	h.ctx, h.cancel = context.WithCancel(context.Background())
@@ -814,7 +824,7 @@ func (h *Hub) finish(c *conn, runID string, state labelhub.RunState, result json
 	final.State, final.Result, final.Error, final.FinishedAt, final.UpdatedAt = state, result, errText, &at, at
 	var changed, exact, noticed bool
 	var notice *labelhub.Notification
-	h.enqueue(&write{
+	h.inOrder(ar, &write{
 		apply: func(ctx context.Context, st labelhub.PluginStore) (err error) {
 			st = lastCall(st)
 			if nf, ok := st.(noticeFinisher); ok && c.plugin.Type == labelhub.PluginExport {

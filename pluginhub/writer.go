@@ -136,6 +136,50 @@ func (h *Hub) write(fn func(ctx context.Context, st labelhub.PluginStore) error)
 	return <-w.done
 }
 
+// unordered queues a log or progress write of ar, which its caller does
+// not wait for: until it has committed, the writes that end the run wait
+// (inOrder), so that a reader who sees the run ended sees its last lines.
+func (h *Hub) unordered(ar *activeRun, w *write) {
+	h.mu.Lock()
+	ar.pending++
+	h.mu.Unlock()
+	after := w.after
+	w.after = func(err error) {
+		if after != nil {
+			after(err)
+		}
+		h.mu.Lock()
+		ar.pending--
+		var parked []*write
+		if ar.pending == 0 {
+			parked, ar.parked = ar.parked, nil
+		}
+		h.mu.Unlock()
+		for _, p := range parked {
+			if errors.Is(err, errHubClosed) {
+				p.finish(err) // the writer is gone: the end would be refused too
+			} else {
+				h.followUp(p)
+			}
+		}
+	}
+	h.enqueue(w)
+}
+
+// inOrder queues w, a write that ends ar, once the run's log and progress
+// writes queued before it have committed. With one batch at a time they
+// do before it in any case: the writer commits in queue order.
+func (h *Hub) inOrder(ar *activeRun, w *write) {
+	h.mu.Lock()
+	if h.slots > 1 && ar.pending > 0 {
+		ar.parked = append(ar.parked, w)
+		h.mu.Unlock()
+		return
+	}
+	h.mu.Unlock()
+	h.enqueue(w)
+}
+
 // followUpWait is how long follow-ups wait for a write to share a batch
 // with when nothing else is queued: a batch of follow-ups alone would hold
 // up the next write behind its commit (on a quiet hub, the next run of a
@@ -181,13 +225,12 @@ type concurrentBatcher interface {
 // batches commit at once, each batch taking what came while the others
 // committed; the writes of one run stay in order all the same, since a
 // write of a run is queued only once its previous one committed (the end
-// of a run after its start was sent, a follow-up after its write).
+// of a run after its start was sent, a follow-up after its write), and
+// the writes that end a run wait for its log and progress writes
+// (inOrder).
 func (h *Hub) writeLoop() {
 	defer h.wwg.Done()
-	slots := 1
-	if cb, ok := h.store.(concurrentBatcher); ok {
-		slots = max(1, cb.ConcurrentBatches())
-	}
+	slots := max(1, h.slots)
 	free := make(chan struct{}, slots) // a commit slot each
 	for range slots {
 		free <- struct{}{}

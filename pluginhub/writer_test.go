@@ -211,7 +211,7 @@ func (concurrentFake) ConcurrentBatches() int { return 2 }
 // and Close waits for every batch.
 func TestConcurrentBatches(t *testing.T) {
 	f := &fakeBatchStore{gate: make(chan struct{}), entered: make(chan struct{}), committed: map[string]bool{}}
-	h := &Hub{store: concurrentFake{f}, writes: make(chan *write, 4*maxBatch), nextKick: make(chan struct{}, 1)}
+	h := &Hub{store: concurrentFake{f}, slots: 2, writes: make(chan *write, 4*maxBatch), nextKick: make(chan struct{}, 1)}
 	h.wwg.Add(1)
 	go h.writeLoop()
 	put := func(key string) func(context.Context, labelhub.PluginStore) error {
@@ -245,6 +245,53 @@ func TestConcurrentBatches(t *testing.T) {
 		if !f.committed[k] {
 			t.Errorf("%s was not committed: %v", k, f.committed)
 		}
+	}
+}
+
+// With two batches at once, the end of a run waits for the run's log
+// lines queued before it: a reader who sees the run ended sees its lines.
+// Writes queued after the end may commit before it meanwhile.
+func TestRunEndWaitsForItsLogs(t *testing.T) {
+	f := &fakeBatchStore{gate: make(chan struct{}), entered: make(chan struct{}), committed: map[string]bool{}}
+	h := &Hub{store: concurrentFake{f}, slots: 2, writes: make(chan *write, 4*maxBatch), nextKick: make(chan struct{}, 1)}
+	h.wwg.Add(1)
+	go h.writeLoop()
+	put := func(key string) func(context.Context, labelhub.PluginStore) error {
+		return func(ctx context.Context, st labelhub.PluginStore) error {
+			return f.put(key)(ctx, f)
+		}
+	}
+	ar := &activeRun{}
+	logged := make(chan struct{})
+	h.unordered(ar, &write{apply: put("log"), after: func(error) { close(logged) }})
+	<-f.entered // the log line's batch is stuck
+	ended := make(chan error, 1)
+	var logFirst bool
+	h.inOrder(ar, &write{apply: func(ctx context.Context, st labelhub.PluginStore) error {
+		f.mu.Lock()
+		logFirst = f.committed["log"]
+		f.mu.Unlock()
+		return put("end")(ctx, st)
+	}, done: ended})
+	if err := h.write(put("other")); err != nil { // through the free slot
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	if f.committed["end"] {
+		t.Errorf("the run's end committed while its log line was not: %v", f.committed)
+	}
+	f.mu.Unlock()
+	close(f.gate)
+	<-logged
+	if err := <-ended; err != nil {
+		t.Fatal(err)
+	}
+	if !logFirst {
+		t.Error("the run's end was applied before its log line committed")
+	}
+	closeWriter(h)
+	if ar.pending != 0 || len(ar.parked) != 0 {
+		t.Errorf("pending %d, parked %d after the writes", ar.pending, len(ar.parked))
 	}
 }
 

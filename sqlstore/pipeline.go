@@ -201,12 +201,16 @@ func (p *pgPipeline) sendIfAllWait() {
 }
 
 // ConcurrentBatches is how many batches of the plugin hub commit at once
-// (pluginhub): one on both databases for now. Two on PostgreSQL let the
-// server work on one batch while the other travels, but a run's log lines
-// are queued without waiting for their commit, so its end could commit in
-// the other batch before them and a reader that sees the run ended would
-// miss its last lines (TestPluginRunThroughAPI caught it).
-func (s *Store) ConcurrentBatches() int { return 1 }
+// (pluginhub): two on PostgreSQL, each a transaction on a connection of
+// its own, so that the server works on one batch while the other travels;
+// one on SQLite, whose writes take one lock anyway. The hub keeps a run's
+// writes in order across the two (pluginhub.Hub.inOrder).
+func (s *Store) ConcurrentBatches() int {
+	if s.postgres {
+		return 2
+	}
+	return 1
+}
 
 // advisoryLock starts the statement of createRunRow that takes the
 // advisory lock of the queued runs of a plugin.
