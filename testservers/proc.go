@@ -257,6 +257,8 @@ func (s *server) waitReady(name string, ready func(ctx context.Context) error) e
 func startServer(name, bin string, env []string, dir string, args func(port int) ([]string, error),
 	ready func(ctx context.Context, port int) error) (*server, int, error) {
 	var lastErr error
+	release := lockPorts()
+	defer release()
 	for attempt := 1; attempt <= 3; attempt++ {
 		port, err := freePort()
 		if err != nil {
