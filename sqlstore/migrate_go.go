@@ -16,12 +16,14 @@ func goMigrations(postgres bool) []*goose.Migration {
 			goose.NewGoMigration(13, nil, nil),
 			goose.NewGoMigration(15, execAll(sqliteLinksByAsset...), execAll(sqliteLinksByBatch...)),
 			goose.NewGoMigration(16, execAll(sqliteLinksUp...), execAll(sqliteLinksDown...)),
+			goose.NewGoMigration(17, execAll(`DROP INDEX tasks_updated_at`), execAll(`CREATE INDEX tasks_updated_at ON tasks(project_id, updated_at)`)),
 		}
 	}
 	return []*goose.Migration{
 		goose.NewGoMigration(13, execAll(pgImportKeysDown...), execAll(pgImportKeysUp...)),
 		goose.NewGoMigration(15, nil, nil),
 		goose.NewGoMigration(16, execAll(pgLinksUp...), execAll(pgLinksDown...)),
+		goose.NewGoMigration(17, nil, nil),
 	}
 }
 
@@ -123,6 +125,14 @@ var (
 		`ALTER TABLE asset_batches ALTER COLUMN project_id DROP DEFAULT`,
 	}
 )
+
+// Migration 17 drops the index tasks_updated_at on SQLite, one B-tree
+// insert fewer for every imported task. SQLite plans without statistics
+// and never picks it for a page of tasks or of an export (they run in id
+// order on tasks_project and test the times on each row); it served only
+// the count of an export with updatedAfter/updatedBefore, which now reads
+// the project's tasks as the export's pages do (about 1 µs a task).
+// PostgreSQL keeps it: its planner uses it for a narrow time range.
 
 // execAll is a migration step that runs the statements in order in its
 // transaction.
