@@ -274,7 +274,7 @@ var (
 	taskInsert  = newSharedBulk("tasks", "id, asset_id, answer", "org_id, project_id, stage_id, created_at, updated_at")
 	// The links of new assets cannot conflict (insertAssets leaves out
 	// repeated batches of an asset).
-	linkInsert  = newSharedBulk("asset_batches", "batch_id, asset_id", "project_id")
+	linkInsert  = newBulk("asset_batches", "batch_id, asset_id", "")
 	errorInsert = newBulk("import_errors", "import_id, seq, item_index, line, path, message", "")
 	seenInsert  = newBulk("import_seen", "import_id, external_id", "ON CONFLICT DO NOTHING")
 )

@@ -72,7 +72,7 @@ func TestDeleteProjectDeletesItsRows(t *testing.T) {
 				return [4]int{
 					count(`SELECT COUNT(*) FROM assets WHERE project_id = $1`, project),
 					count(`SELECT COUNT(*) FROM tasks WHERE project_id = $1`, project),
-					count(`SELECT COUNT(*) FROM asset_batches WHERE asset_id IN (SELECT id FROM assets WHERE project_id = $1) OR project_id = $1`, project),
+					count(`SELECT COUNT(*) FROM asset_batches WHERE asset_id IN (SELECT id FROM assets WHERE project_id = $1)`, project),
 					count(`SELECT COUNT(*) FROM task_history WHERE task_id IN (SELECT id FROM tasks WHERE project_id = $1)`, project),
 				}
 			}

@@ -460,7 +460,10 @@ func (s *Store) insertAssets(ctx context.Context, tx *sql.Tx, cp copier, b label
 			args = append(args, bid, list[i].ID)
 		}
 	}
-	return linkInsert.insert(ctx, tx, !s.postgres, cp, []any{b.ProjectID}, args)
+	if cp != nil {
+		return cp(ctx, linkInsert.table, linkInsert.cols, &flatRows{args: args, n: len(linkInsert.cols)})
+	}
+	return linkInsert.exec(ctx, tx, !s.postgres, args)
 }
 
 // updateAssets gives every asset of the project with each update's
@@ -489,8 +492,8 @@ func (s *Store) updateAssets(ctx context.Context, tx *sql.Tx, b labelhub.ImportB
 				ON CONFLICT DO NOTHING`, b.ImportID, bid, b.ProjectID, a.ExternalID); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO asset_batches (batch_id, asset_id, project_id)
-				SELECT $1, id, project_id FROM assets WHERE project_id = $2 AND external_id = $3 ON CONFLICT DO NOTHING`, bid, b.ProjectID, a.ExternalID); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO asset_batches (batch_id, asset_id)
+				SELECT $1, id FROM assets WHERE project_id = $2 AND external_id = $3 ON CONFLICT DO NOTHING`, bid, b.ProjectID, a.ExternalID); err != nil {
 				return err
 			}
 		}

@@ -43,10 +43,7 @@ type Store struct {
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	s := &Store{postgres: strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")}
 	var err error
-	dialect := goose.DialectSQLite3
-	var opts []goose.ProviderOption
 	if s.postgres {
-		dialect = goose.DialectPostgres
 		s.db, err = sql.Open("pgx", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
@@ -54,12 +51,6 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.db.SetMaxOpenConns(16)
 		s.db.SetMaxIdleConns(16)
 		s.exportSlots = make(chan struct{}, 8)
-		// Replicas starting together take turns at migrating.
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
 	} else {
 		path := strings.TrimPrefix(dsn, "sqlite:")
 		s.db, err = sql.Open("sqlite", "file:"+path+
@@ -77,9 +68,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	sub, _ := fs.Sub(migrations, "migrations")
-	opts = append(opts, goose.WithGoMigrations(goMigrations(s.postgres)...))
-	provider, err := goose.NewProvider(dialect, s.db, sub, opts...)
+	provider, err := newProvider(s.db, s.postgres)
 	if err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("migrations: %w", err)
@@ -89,6 +78,24 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("apply migrations: %w", err)
 	}
 	return s, nil
+}
+
+// newProvider returns the migrations of db's schema: the SQL files of
+// migrations/ and the Go migrations of the database.
+func newProvider(db *sql.DB, postgres bool) (*goose.Provider, error) {
+	dialect := goose.DialectSQLite3
+	opts := []goose.ProviderOption{goose.WithGoMigrations(goMigrations(postgres)...)}
+	if postgres {
+		dialect = goose.DialectPostgres
+		// Replicas starting together take turns at migrating.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	sub, _ := fs.Sub(migrations, "migrations")
+	return goose.NewProvider(dialect, db, sub, opts...)
 }
 
 // Close closes the database.

@@ -49,17 +49,19 @@ func TestImportThroughput(t *testing.T) {
 			t.Fatal(err)
 		}
 		profiled := benchProfile(t, hub, fmt.Sprintf("%s-import-%d", db, n))
+		cpu0 := processCPU(t, hub.cmd.Process.Pid)
 		start := time.Now()
 		var im labelhub.Import
 		apiCall(t, "POST", hub.url+"/api/v1/projects/"+project.ID+"/imports?wait=true&createBatches=true", key, g, 200, &im)
 		el := time.Since(start)
+		cpu := processCPU(t, hub.cmd.Process.Pid) - cpu0
 		profiled()
 		if im.State != labelhub.ImportSucceeded || im.Counts.Imported != int64(n) {
 			t.Fatalf("import %+v", im)
 		}
 		hwm := peakMemory(hub.cmd.Process.Pid)
-		t.Logf("%s: %d assets (%d bytes) in %v: %.0f assets/s; hub peak memory (VmHWM) %s",
-			db, n, im.Bytes, el.Round(time.Millisecond), float64(n)/el.Seconds(), hwm)
+		t.Logf("%s: %d assets (%d bytes) in %v: %.0f assets/s; hub peak memory (VmHWM) %s; hub CPU %v, %.1f µs an asset",
+			db, n, im.Bytes, el.Round(time.Millisecond), float64(n)/el.Seconds(), hwm, cpu, cpu.Seconds()*1e6/float64(n))
 		fl, _ := floorImport(t, db, n, floor.Answer{})
 		logVersusFloor(t, db, "import", "assets", n, el, im.Bytes, fl)
 	}
