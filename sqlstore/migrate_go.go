@@ -90,9 +90,11 @@ var (
 // Migration 16 drops asset_batches.project_id, which every batch link
 // of an import wrote and nothing read (a link is found by its asset or
 // its batch): 27 bytes less per link row. On SQLite the table is rebuilt
-// by copy, as in migration 15; on PostgreSQL dropping the column only
-// changes the catalogue (rows written before keep their bytes until they
-// are rewritten). Down fills the column again from the links' assets.
+// by copy, as in migration 15. On PostgreSQL the column stays, nullable,
+// and the store leaves it NULL (no bytes in the row): replicas still on
+// the previous version, which write it, keep working while the others
+// are upgraded; a later migration can drop it. Down fills the column
+// again from the links' assets.
 var (
 	sqliteLinksUp = []string{
 		`CREATE TABLE asset_batches_new (
@@ -118,11 +120,10 @@ var (
 		`ALTER TABLE asset_batches_old RENAME TO asset_batches`,
 		`CREATE INDEX asset_batches_batch ON asset_batches(batch_id)`,
 	}
-	pgLinksUp   = []string{`ALTER TABLE asset_batches DROP COLUMN project_id`}
+	pgLinksUp   = []string{`ALTER TABLE asset_batches ALTER COLUMN project_id DROP NOT NULL`}
 	pgLinksDown = []string{
-		`ALTER TABLE asset_batches ADD COLUMN project_id TEXT NOT NULL DEFAULT ''`,
-		`UPDATE asset_batches ab SET project_id = a.project_id FROM assets a WHERE a.id = ab.asset_id`,
-		`ALTER TABLE asset_batches ALTER COLUMN project_id DROP DEFAULT`,
+		`UPDATE asset_batches ab SET project_id = a.project_id FROM assets a WHERE a.id = ab.asset_id AND ab.project_id IS NULL`,
+		`ALTER TABLE asset_batches ALTER COLUMN project_id SET NOT NULL`,
 	}
 )
 
