@@ -26,7 +26,9 @@ type exportRow struct {
 	e       labelhub.ExportedAsset
 	updated int64
 	answer  span
-	batches span // the JSON array of its batch names as the database wrote it
+	// canonical: the answer may be written by appendCanonical.
+	canonical bool
+	batches   span // the JSON array of its batch names as the database wrote it
 	// The asset's metadata and contextData as stored, when its document
 	// was read by docParts (else they are in e).
 	meta, contextData span
@@ -38,6 +40,7 @@ type exportHist struct {
 	stage, stageID, completedBy string
 	duration, completed         int64
 	answer                      span
+	canonical                   bool // as exportRow's
 }
 
 // exportPagesInFlight is the number of pages an export holds: one read,
@@ -259,23 +262,25 @@ func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string,
 	return ctx.Err()
 }
 
-// writeExportQuery is exportQuery, on SQLite with the batch names of each
-// task's asset in one more column: a JSON array of them in name order,
-// read by a correlated subquery (an index seek per task whatever the
-// statistics). One query a page fewer than reading them apart, and no
-// second read of the tasks' rows (the asset id is in no index of the
-// tasks). PostgreSQL reads them apart (readExtras): there the subquery
-// costs the server about 30 µs a task (an aggregate and its sort set up
-// for every row), the IN list of the page's asset ids 2 µs.
+// writeExportQuery is exportQuery with whether each answer is canonical
+// (CanonicalAnswer) and, on SQLite, the batch names of each task's asset
+// in one more column: a JSON array of them in name order, read by a
+// correlated subquery (an index seek per task whatever the statistics).
+// One query a page fewer than reading them apart, and no second read of
+// the tasks' rows (the asset id is in no index of the tasks). PostgreSQL
+// reads them apart (readExtras): there the subquery costs the server
+// about 30 µs a task (an aggregate and its sort set up for every row), the
+// IN list of the page's asset ids 2 µs.
 func (s *Store) writeExportQuery(orgID, projectID string, f labelhub.ExportFilter) (string, []any) {
-	if s.postgres {
-		return exportQuery(orgID, projectID, f)
-	}
 	where, args := exportWhere(orgID, projectID, f)
 	n := len(args)
+	batches := ""
+	if !s.postgres {
+		batches = `,
+		(SELECT json_group_array(b.name ORDER BY b.name) FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id WHERE ab.asset_id = t.asset_id)`
+	}
 	return `SELECT t.id, t.asset_id, t.stage_id, t.answer, t.updated_at, t.updated_by, t.total_duration_ms,
-		a.external_id, a.data, a.doc, a.storage_id,
-		(SELECT json_group_array(b.name ORDER BY b.name) FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id WHERE ab.asset_id = t.asset_id)
+		a.external_id, a.data, a.doc, a.storage_id, t.answer_canonical` + batches + `
 		FROM tasks t JOIN assets a ON a.id = t.asset_id ` + where + ` AND t.id > $` + strconv.Itoa(n+1) +
 		` ORDER BY t.id LIMIT $` + strconv.Itoa(n+2), args
 }
@@ -315,12 +320,12 @@ func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f
 	if !history {
 		return st, nil
 	}
-	hist := `SELECT task_id, stage_id, stage_name, duration_ms, completed_at, completed_by, answer
+	hist := `SELECT task_id, stage_id, stage_name, duration_ms, completed_at, completed_by, answer, answer_canonical
 		FROM task_history WHERE task_id IN (` + placeholders(1, labelhub.ExportPageSize) + `) ORDER BY task_id, seq`
 	if st.byRange {
 		where, args := exportWhere(orgID, projectID, f)
 		n := len(args)
-		hist = `SELECT h.task_id, h.stage_id, h.stage_name, h.duration_ms, h.completed_at, h.completed_by, h.answer
+		hist = `SELECT h.task_id, h.stage_id, h.stage_name, h.duration_ms, h.completed_at, h.completed_by, h.answer, h.answer_canonical
 			FROM task_history h WHERE h.task_id IN (SELECT t.id FROM tasks t ` + where +
 			` AND t.id > $` + strconv.Itoa(n+1) + ` AND t.id <= $` + strconv.Itoa(n+2) + `) ORDER BY h.task_id, h.seq`
 	}
@@ -370,7 +375,7 @@ func (st *exportStmts) readTasks(ctx context.Context, args []any, p *exportPage,
 	}
 	defer rows.Close()
 	var answer, doc, batches sql.RawBytes
-	dest := make([]any, 0, 12)
+	dest := make([]any, 0, 13)
 	for rows.Next() {
 		if len(p.rows) < cap(p.rows) {
 			p.rows = p.rows[:len(p.rows)+1]
@@ -381,7 +386,7 @@ func (st *exportStmts) readTasks(ctx context.Context, args []any, p *exportPage,
 		*r = exportRow{e: labelhub.ExportedAsset{Batches: r.e.Batches[:0]}}
 		e := &r.e
 		dest = append(dest[:0], &e.Task.TaskID, &e.AssetID, &e.Task.StageID, &answer, &r.updated, &e.Task.UpdatedBy, &e.Task.TotalDuration,
-			&e.ExternalID, &e.Asset, &doc, &e.StorageID)
+			&e.ExternalID, &e.Asset, &doc, &e.StorageID, &r.canonical)
 		if st.batches == nil {
 			dest = append(dest, &batches)
 		}
@@ -527,7 +532,7 @@ func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 	cur := -1
 	for hrows.Next() {
 		var h exportHist
-		if err := hrows.Scan(&id, &h.stageID, &h.stage, &h.duration, &h.completed, &h.completedBy, &answer); err != nil {
+		if err := hrows.Scan(&id, &h.stageID, &h.stage, &h.duration, &h.completed, &h.completedBy, &answer, &h.canonical); err != nil {
 			return err
 		}
 		i, ok := p.byTask[string(id)]
@@ -610,7 +615,7 @@ func (x *exportWriter) page(out []byte, p *exportPage, first bool) ([]byte, erro
 		out = append(out, `,"updatedBy":`...)
 		out = appendJSONString(out, x.aw.email(e.Task.UpdatedBy))
 		out = append(out, ',')
-		if out, err = x.aw.appendAnswer(out, p.text(r.answer)); err != nil {
+		if out, err = x.answer(out, p.text(r.answer), r.canonical); err != nil {
 			return out, fmt.Errorf("task %s: %w", e.Task.TaskID, err)
 		}
 		if x.history {
@@ -631,7 +636,7 @@ func (x *exportWriter) page(out []byte, p *exportPage, first bool) ([]byte, erro
 				out = append(out, `,"completedBy":`...)
 				out = appendJSONString(out, x.aw.email(h.completedBy))
 				out = append(out, ',')
-				if out, err = x.aw.appendAnswer(out, p.text(h.answer)); err != nil {
+				if out, err = x.answer(out, p.text(h.answer), h.canonical); err != nil {
 					return out, fmt.Errorf("history of task %s: %w", e.Task.TaskID, err)
 				}
 				out = append(out, '}')
@@ -643,6 +648,17 @@ func (x *exportWriter) page(out []byte, p *exportPage, first bool) ([]byte, erro
 		out = append(out, "}}\n"...)
 	}
 	return out, nil
+}
+
+// answer appends the fields of a stored answer; canonical says it was
+// stored in the form the export writes (answer_canonical).
+func (x *exportWriter) answer(out, text []byte, canonical bool) ([]byte, error) {
+	if canonical {
+		if b, ok := x.aw.appendCanonical(out, text); ok {
+			return b, nil
+		}
+	}
+	return x.aw.appendAnswer(out, text)
 }
 
 func appendJSONStrings(out []byte, list []string) []byte {
