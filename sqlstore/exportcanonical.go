@@ -51,31 +51,35 @@ func (w *answerWriter) appendCanonical(dst, text []byte) ([]byte, bool) {
 	}
 	body := text[1 : len(text)-1]
 	out, cp := dst, 0
+	key := -1 // the next key of item metadata, when known
 	for i := 0; ; {
-		// Each key of item metadata holds "ated" ("createdBy", "updatedAt", …).
-		j := bytes.Index(body[i:], []byte("ated"))
-		if j < 0 {
-			break
-		}
-		j += i
-		i = j + 4
-		key, user := metaKeyAt(body, j)
 		if key < 0 {
-			continue
+			// Each key of item metadata holds "ated" ("createdBy",
+			// "updatedAt", …).
+			j := bytes.Index(body[i:], []byte("ated"))
+			if j < 0 {
+				break
+			}
+			j += i
+			i = j + 4
+			if j < 4 || !isMetaKey(body[j-4:]) {
+				continue
+			}
+			key = j - 4
 		}
+		user := body[key+len(`"created`)] == 'B'
 		value := key + len(`"createdAt":`)
 		end := stringEnd(body, value)
 		if end < 0 {
 			return dst, false
 		}
-		i = end
 		switch {
 		case w.meta && user:
 			id := body[value+1 : end-1]
 			e, ok := w.emails[string(id)]
 			if !ok {
 				w.missing[string(id)] = true
-				continue // written as it is
+				break // written as it is
 			}
 			if e == "" {
 				return dst, false
@@ -102,28 +106,34 @@ func (w *answerWriter) appendCanonical(dst, text []byte) ([]byte, bool) {
 				return dst, false
 			}
 		}
+		// The fields of item metadata come together: the next key is
+		// often right after this value.
+		i, key = end, -1
+		if end+1 < len(body) && body[end] == ',' && isMetaKey(body[end+1:]) {
+			key = end + 1
+		}
 	}
 	return append(out, body[cp:]...), true
 }
 
-// metaKeyAt returns where the key of item metadata around the "ated" at
-// body[j:] starts (-1 if there is none) and whether it is a user's.
-func metaKeyAt(body []byte, j int) (int, bool) {
-	if j < 4 || j+8 > len(body) {
-		return -1, false
+// isMetaKey reports whether b starts with a key of item metadata.
+func isMetaKey(b []byte) bool {
+	if len(b) < len(`"createdAt":`) {
+		return false
 	}
-	switch string(body[j-4 : j]) {
+	switch string(b[:len(`"cre`)]) {
 	case `"cre`, `"upd`:
 	default:
-		return -1, false
+		return false
 	}
-	switch string(body[j+4 : j+8]) {
-	case `At":`, `In":`:
-		return j - 4, false
-	case `By":`:
-		return j - 4, true
+	if string(b[4:8]) != "ated" {
+		return false
 	}
-	return -1, false
+	switch string(b[8:12]) {
+	case `At":`, `By":`, `In":`:
+		return true
+	}
+	return false
 }
 
 // stringEnd returns the index after the JSON string that starts at
@@ -132,13 +142,20 @@ func stringEnd(body []byte, i int) int {
 	if i >= len(body) || body[i] != '"' {
 		return -1
 	}
-	for i++; i < len(body); i++ {
-		switch body[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
+	for j := i + 1; ; {
+		k := bytes.IndexByte(body[j:], '"')
+		if k < 0 {
+			return -1
 		}
+		j += k
+		// Escaped when an odd number of backslashes comes before it.
+		n := 0
+		for j-1-n > i && body[j-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 0 {
+			return j + 1
+		}
+		j++
 	}
-	return -1
 }
