@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -12,6 +13,10 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/labelhub/labelhub"
 )
@@ -124,42 +129,78 @@ func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string,
 		return err
 	}
 	q, args := s.writeExportQuery(orgID, projectID, f)
-	n := len(args)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	st, err := s.prepareExport(ctx, q, orgID, projectID, f, o.IncludeHistory)
+	pgSnapshot := start != nil && s.postgres
+	st, err := s.prepareExport(ctx, q, orgID, projectID, f, o.IncludeHistory, !pgSnapshot)
 	if err != nil {
 		return err
 	}
 	defer st.close()
-	if start != nil {
-		select {
-		case s.exportSlots <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		defer func() { <-s.exportSlots }()
-		opts := &sql.TxOptions{ReadOnly: true}
-		if s.postgres {
-			opts.Isolation = sql.LevelRepeatableRead
-		}
-		snap, err := s.db.BeginTx(ctx, opts)
+	if start == nil {
+		return s.writePages(ctx, st, orgID, w, args, o, fn, sign)
+	}
+	select {
+	case s.exportSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.exportSlots }()
+	where, wargs := exportWhere(orgID, projectID, f)
+	count := `SELECT COUNT(*) FROM tasks t ` + where
+	var total int64
+	if pgSnapshot {
+		// The snapshot and the pages with pgx itself on one connection
+		// of the pool (readTasksPG).
+		c, err := s.db.Conn(ctx)
 		if err != nil {
 			return err
 		}
-		defer snap.Rollback() // after the readers stopped: deferred before them
-		where, wargs := exportWhere(orgID, projectID, f)
-		var total int64
-		if err := snap.QueryRowContext(ctx, `SELECT COUNT(*) FROM tasks t `+where, wargs...).Scan(&total); err != nil {
-			return err
-		}
-		pooled := st.page
-		st.page = snap.StmtContext(ctx, pooled)
-		defer pooled.Close()
-		if err := start(total); err != nil {
-			return err
-		}
+		defer c.Close()
+		return c.Raw(func(dc any) error {
+			sc, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return fmt.Errorf("sqlstore: a PostgreSQL connection of type %T", dc)
+			}
+			conn := sc.Conn()
+			snap, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+			if err != nil {
+				return err
+			}
+			defer snap.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after the readers stopped; a broken connection is dropped
+			if err := snap.QueryRow(ctx, count, wargs...).Scan(&total); err != nil {
+				return err
+			}
+			if err := start(total); err != nil {
+				return err
+			}
+			st.conn, st.pageQuery = conn, q
+			return s.writePages(ctx, st, orgID, w, args, o, fn, sign)
+		})
 	}
+	snap, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer snap.Rollback() // after the readers stopped
+	if err := snap.QueryRowContext(ctx, count, wargs...).Scan(&total); err != nil {
+		return err
+	}
+	pooled := st.page
+	st.page = snap.StmtContext(ctx, pooled)
+	defer pooled.Close()
+	if err := start(total); err != nil {
+		return err
+	}
+	return s.writePages(ctx, st, orgID, w, args, o, fn, sign)
+}
+
+// writePages reads the pages of an export with st and writes them (the
+// rest of WriteExportCounted); args are the page query's filter
+// arguments.
+func (s *Store) writePages(ctx context.Context, st *exportStmts, orgID string, w labelhub.Workflow, args []any, o labelhub.ExportOptions,
+	fn func(b []byte) error, sign func(e *labelhub.ExportedAsset) error) error {
+	n := len(args)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	// Three goroutines: one reads the tasks of page n+2, one the history
 	// of page n+1, while this one writes page n.
 	tasks := make(chan *exportPage, 1)
@@ -240,6 +281,7 @@ func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string,
 			// Room for the page at once (the objects are about twice
 			// the stored answers with item metadata, less without).
 			out = slices.Grow(out[:0], 2*len(p.arena)+1<<16)
+			var err error
 			if out, err = x.page(out, p, first); err != nil {
 				return err
 			}
@@ -302,13 +344,21 @@ type exportStmts struct {
 	page, batches, history *sql.Stmt
 	byRange                bool
 	doc                    answerWriter // reads the assets' documents (docParts)
+	// On PostgreSQL in a snapshot the pages are read with pgx on conn
+	// (pageQuery) instead of page.
+	conn      *pgx.Conn
+	pageQuery string
 }
 
-func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f labelhub.ExportFilter, history bool) (*exportStmts, error) {
+// page says whether to prepare the page's statement (not when the pages
+// are read with pgx).
+func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f labelhub.ExportFilter, history, page bool) (*exportStmts, error) {
 	st := &exportStmts{byRange: !s.postgres}
 	var err error
-	if st.page, err = s.db.PrepareContext(ctx, q); err != nil {
-		return nil, err
+	if page {
+		if st.page, err = s.db.PrepareContext(ctx, q); err != nil {
+			return nil, err
+		}
 	}
 	if s.postgres {
 		if st.batches, err = s.db.PrepareContext(ctx, `SELECT ab.asset_id, b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id
@@ -369,6 +419,9 @@ func (st *exportStmts) readTasks(ctx context.Context, args []any, p *exportPage,
 	p.rows, p.hist, p.arena, p.ids, p.cut = p.rows[:0], p.hist[:0], p.arena[:0], p.ids[:0], false
 	clear(p.byAsset)
 	clear(p.byTask)
+	if st.conn != nil {
+		return st.readTasksPG(ctx, args, p, w)
+	}
 	rows, err := st.page.QueryContext(ctx, args...)
 	if err != nil {
 		return err
@@ -377,13 +430,7 @@ func (st *exportStmts) readTasks(ctx context.Context, args []any, p *exportPage,
 	var answer, doc, batches sql.RawBytes
 	dest := make([]any, 0, 13)
 	for rows.Next() {
-		if len(p.rows) < cap(p.rows) {
-			p.rows = p.rows[:len(p.rows)+1]
-		} else {
-			p.rows = append(p.rows, exportRow{})
-		}
-		r := &p.rows[len(p.rows)-1]
-		*r = exportRow{e: labelhub.ExportedAsset{Batches: r.e.Batches[:0]}}
+		r := p.newRow()
 		e := &r.e
 		dest = append(dest[:0], &e.Task.TaskID, &e.AssetID, &e.Task.StageID, &answer, &r.updated, &e.Task.UpdatedBy, &e.Task.TotalDuration,
 			&e.ExternalID, &e.Asset, &doc, &e.StorageID, &r.canonical)
@@ -393,31 +440,111 @@ func (st *exportStmts) readTasks(ctx context.Context, args []any, p *exportPage,
 		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		r.answer = p.keep(answer)
 		if st.batches == nil {
 			r.batches = p.keep(batches)
 		}
-		e.Task.Stage = e.Task.StageID
-		if i := w.Index(e.Task.StageID); i >= 0 {
-			e.Task.Stage = w.Stages[i].Name
+		if err := st.addRow(p, r, w, answer, doc); err != nil {
+			return err
 		}
-		if meta, contextData, ok := st.docParts(doc); ok {
-			r.meta, r.contextData = p.keep(meta), p.keep(contextData)
-		} else if len(doc) > 0 && string(doc) != "{}" {
-			var d assetDoc
-			if err := json.Unmarshal(doc, &d); err != nil {
-				return fmt.Errorf("asset %s: stored document: %w", e.AssetID, err)
-			}
-			e.Dataset, e.Metadata, e.ContextData = d.Dataset, d.Metadata, d.ContextData
-		}
-		if len(p.arena) >= exportPageBytes {
-			p.cut = true
+		if p.cut {
 			break
 		}
 	}
-	if err := rows.Err(); err != nil {
+	return rows.Err()
+}
+
+// readTasksPG is readTasks with pgx on st.conn: the columns' bytes as the
+// server sent them, without the Go string database/sql makes of every
+// text column (which RawBytes then copies again).
+func (st *exportStmts) readTasksPG(ctx context.Context, args []any, p *exportPage, w labelhub.Workflow) error {
+	rows, err := st.conn.Query(ctx, st.pageQuery, args...)
+	if err != nil {
 		return err
 	}
+	defer rows.Close()
+	for rows.Next() {
+		v, f := rows.RawValues(), rows.FieldDescriptions()
+		if len(v) != 12 {
+			return fmt.Errorf("export page: %d columns", len(v))
+		}
+		r := p.newRow()
+		e := &r.e
+		e.Task.TaskID, e.AssetID, e.Task.StageID, e.Task.UpdatedBy = string(v[0]), string(v[1]), string(v[2]), string(v[5])
+		e.ExternalID, e.Asset, e.StorageID = string(v[7]), string(v[8]), string(v[10])
+		var err error
+		if r.updated, err = pgInt(v[4], f[4]); err != nil {
+			return err
+		}
+		if e.Task.TotalDuration, err = pgInt(v[6], f[6]); err != nil {
+			return err
+		}
+		if r.canonical, err = pgBool(v[11], f[11]); err != nil {
+			return err
+		}
+		if err := st.addRow(p, r, w, v[3], v[9]); err != nil {
+			return err
+		}
+		if p.cut {
+			break
+		}
+	}
+	return rows.Err()
+}
+
+// pgInt is a BIGINT column's value as pgx received it.
+func pgInt(v []byte, f pgconn.FieldDescription) (int64, error) {
+	if f.Format == pgx.BinaryFormatCode {
+		if len(v) != 8 {
+			return 0, fmt.Errorf("column %s: %d bytes for a BIGINT", f.Name, len(v))
+		}
+		return int64(binary.BigEndian.Uint64(v)), nil
+	}
+	return strconv.ParseInt(string(v), 10, 64)
+}
+
+// pgBool is a BOOLEAN column's value as pgx received it.
+func pgBool(v []byte, f pgconn.FieldDescription) (bool, error) {
+	switch {
+	case f.Format == pgx.BinaryFormatCode && len(v) == 1:
+		return v[0] != 0, nil
+	case f.Format != pgx.BinaryFormatCode && len(v) == 1 && (v[0] == 't' || v[0] == 'f'):
+		return v[0] == 't', nil
+	}
+	return false, fmt.Errorf("column %s: %q is not a BOOLEAN", f.Name, v)
+}
+
+// newRow adds a row to the page, reusing the slices of the row it had
+// there before.
+func (p *exportPage) newRow() *exportRow {
+	if len(p.rows) < cap(p.rows) {
+		p.rows = p.rows[:len(p.rows)+1]
+	} else {
+		p.rows = append(p.rows, exportRow{})
+	}
+	r := &p.rows[len(p.rows)-1]
+	*r = exportRow{e: labelhub.ExportedAsset{Batches: r.e.Batches[:0]}}
+	return r
+}
+
+// addRow keeps the answer and the asset's document of the row read into
+// r, and cuts the page once its answers pass exportPageBytes.
+func (st *exportStmts) addRow(p *exportPage, r *exportRow, w labelhub.Workflow, answer, doc []byte) error {
+	e := &r.e
+	r.answer = p.keep(answer)
+	e.Task.Stage = e.Task.StageID
+	if i := w.Index(e.Task.StageID); i >= 0 {
+		e.Task.Stage = w.Stages[i].Name
+	}
+	if meta, contextData, ok := st.docParts(doc); ok {
+		r.meta, r.contextData = p.keep(meta), p.keep(contextData)
+	} else if len(doc) > 0 && string(doc) != "{}" {
+		var d assetDoc
+		if err := json.Unmarshal(doc, &d); err != nil {
+			return fmt.Errorf("asset %s: stored document: %w", e.AssetID, err)
+		}
+		e.Dataset, e.Metadata, e.ContextData = d.Dataset, d.Metadata, d.ContextData
+	}
+	p.cut = len(p.arena) >= exportPageBytes
 	return nil
 }
 
