@@ -120,8 +120,10 @@ func (s *Store) WriteExport(ctx context.Context, orgID, projectID string, f labe
 // between. The batch names are read with the tasks; the history of each
 // page is read outside it (it may be a moment newer than the page's
 // tasks). Each counted export
-// holds a connection for its whole length, so at most half of the pool's
-// connections are given to them at once (exportSlots); more wait.
+// holds a connection for its whole length (on PostgreSQL two: the pages
+// and their history are read with pgx on connections of their own), so
+// at most half of the pool's connections are given to them at once
+// (exportSlots); more wait.
 func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string, f labelhub.ExportFilter, o labelhub.ExportOptions,
 	start func(total int64) error, sign func(e *labelhub.ExportedAsset) error, fn func(b []byte) error) error {
 	w, err := s.workflowOf(ctx, s.db, orgID, projectID, "")
@@ -149,31 +151,24 @@ func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string,
 	var total int64
 	if pgSnapshot {
 		// The snapshot and the pages with pgx itself on one connection
-		// of the pool (readTasksPG).
-		c, err := s.db.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		return c.Raw(func(dc any) error {
-			sc, ok := dc.(*stdlib.Conn)
-			if !ok {
-				return fmt.Errorf("sqlstore: a PostgreSQL connection of type %T", dc)
-			}
-			conn := sc.Conn()
-			snap, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-			if err != nil {
-				return err
-			}
-			defer snap.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after the readers stopped; a broken connection is dropped
-			if err := snap.QueryRow(ctx, count, wargs...).Scan(&total); err != nil {
-				return err
-			}
-			if err := start(total); err != nil {
-				return err
-			}
-			st.conn, st.pageQuery = conn, q
-			return s.writePages(ctx, st, orgID, w, args, o, fn, sign)
+		// of the pool (readTasksPG), the batch names and history of the
+		// pages on another (readExtrasPG).
+		return s.withPgx(ctx, func(conn *pgx.Conn) error {
+			return s.withPgx(ctx, func(extras *pgx.Conn) error {
+				snap, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+				if err != nil {
+					return err
+				}
+				defer snap.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after the readers stopped; a broken connection is dropped
+				if err := snap.QueryRow(ctx, count, wargs...).Scan(&total); err != nil {
+					return err
+				}
+				if err := start(total); err != nil {
+					return err
+				}
+				st.conn, st.extras = conn, extras
+				return s.writePages(ctx, st, orgID, w, args, o, fn, sign)
+			})
 		})
 	}
 	snap, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -191,6 +186,23 @@ func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string,
 		return err
 	}
 	return s.writePages(ctx, st, orgID, w, args, o, fn, sign)
+}
+
+// withPgx calls fn with the pgx connection of a connection of the pool,
+// which it holds until fn returns.
+func (s *Store) withPgx(ctx context.Context, fn func(conn *pgx.Conn) error) error {
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("sqlstore: a PostgreSQL connection of type %T", dc)
+		}
+		return fn(sc.Conn())
+	})
 }
 
 // writePages reads the pages of an export with st and writes them (the
@@ -345,24 +357,28 @@ type exportStmts struct {
 	byRange                bool
 	doc                    answerWriter // reads the assets' documents (docParts)
 	// On PostgreSQL in a snapshot the pages are read with pgx on conn
-	// (pageQuery) instead of page.
-	conn      *pgx.Conn
-	pageQuery string
+	// (pageQuery) instead of page, and their batch names and history on
+	// extras (batchesQuery, historyQuery).
+	conn, extras                          *pgx.Conn
+	pageQuery, batchesQuery, historyQuery string
 }
 
-// page says whether to prepare the page's statement (not when the pages
-// are read with pgx).
-func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f labelhub.ExportFilter, history, page bool) (*exportStmts, error) {
-	st := &exportStmts{byRange: !s.postgres}
+// pooled says whether to prepare the statements on the pool; when the
+// pages are read with pgx only their queries are kept.
+func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f labelhub.ExportFilter, history, pooled bool) (*exportStmts, error) {
+	st := &exportStmts{byRange: !s.postgres, pageQuery: q}
 	var err error
-	if page {
+	if pooled {
 		if st.page, err = s.db.PrepareContext(ctx, q); err != nil {
 			return nil, err
 		}
 	}
 	if s.postgres {
-		if st.batches, err = s.db.PrepareContext(ctx, `SELECT ab.asset_id, b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id
-			WHERE ab.asset_id IN (`+placeholders(1, labelhub.ExportPageSize)+`) ORDER BY b.name`); err != nil {
+		st.batchesQuery = `SELECT ab.asset_id, b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id
+			WHERE ab.asset_id IN (` + placeholders(1, labelhub.ExportPageSize) + `) ORDER BY b.name`
+	}
+	if s.postgres && pooled {
+		if st.batches, err = s.db.PrepareContext(ctx, st.batchesQuery); err != nil {
 			st.close()
 			return nil, err
 		}
@@ -378,6 +394,10 @@ func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f
 		hist = `SELECT h.task_id, h.stage_id, h.stage_name, h.duration_ms, h.completed_at, h.completed_by, h.answer, h.answer_canonical
 			FROM task_history h WHERE h.task_id IN (SELECT t.id FROM tasks t ` + where +
 			` AND t.id > $` + strconv.Itoa(n+1) + ` AND t.id <= $` + strconv.Itoa(n+2) + `) ORDER BY h.task_id, h.seq`
+	}
+	st.historyQuery = hist
+	if !pooled {
+		return st, nil
 	}
 	if st.history, err = s.db.PrepareContext(ctx, hist); err != nil {
 		st.close()
@@ -620,6 +640,9 @@ func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 	if len(p.rows) == 0 {
 		return nil
 	}
+	if st.extras != nil {
+		return st.readExtrasPG(ctx, p)
+	}
 	var id sql.RawBytes
 	if st.batches != nil {
 		for i := range p.rows {
@@ -675,6 +698,68 @@ func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 		p.rows[i].h1 = len(p.hist)
 	}
 	return hrows.Err()
+}
+
+// readExtrasPG is readExtras with pgx on st.extras (see readTasksPG).
+func (st *exportStmts) readExtrasPG(ctx context.Context, p *exportPage) error {
+	for i := range p.rows {
+		p.byAsset[p.rows[i].e.AssetID] = i
+	}
+	rows, err := st.extras.Query(ctx, st.batchesQuery, st.extrasArgs(p, func(r *exportRow) string { return r.e.AssetID })...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		v := rows.RawValues()
+		if len(v) != 2 {
+			rows.Close()
+			return fmt.Errorf("export batches: %d columns", len(v))
+		}
+		if i, ok := p.byAsset[string(v[0])]; ok {
+			p.rows[i].e.Batches = append(p.rows[i].e.Batches, string(v[1]))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || st.historyQuery == "" {
+		return err
+	}
+	for i := range p.rows {
+		p.byTask[p.rows[i].e.Task.TaskID] = i
+	}
+	rows, err = st.extras.Query(ctx, st.historyQuery, st.extrasArgs(p, func(r *exportRow) string { return r.e.Task.TaskID })...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cur := -1
+	for rows.Next() {
+		v, f := rows.RawValues(), rows.FieldDescriptions()
+		if len(v) != 8 {
+			return fmt.Errorf("export history: %d columns", len(v))
+		}
+		i, ok := p.byTask[string(v[0])]
+		if !ok {
+			continue
+		}
+		h := exportHist{stageID: string(v[1]), stage: string(v[2]), completedBy: string(v[5])}
+		if h.duration, err = pgInt(v[3], f[3]); err != nil {
+			return err
+		}
+		if h.completed, err = pgInt(v[4], f[4]); err != nil {
+			return err
+		}
+		if h.canonical, err = pgBool(v[7], f[7]); err != nil {
+			return err
+		}
+		h.answer = p.keep(v[6])
+		if i != cur { // the entries of a task come together (ORDER BY task_id)
+			cur = i
+			p.rows[i].h0 = len(p.hist)
+		}
+		p.hist = append(p.hist, h)
+		p.rows[i].h1 = len(p.hist)
+	}
+	return rows.Err()
 }
 
 // exportWriter writes the objects of an export.
