@@ -139,7 +139,7 @@ func (s *Store) ApplyLabels(ctx context.Context, orgID, projectID, userID string
 	var unmatched []int
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		unmatched = unmatched[:0]
-		stmt, err := tx.PrepareContext(ctx, `UPDATE tasks SET answer = $1, version = version + 1, updated_at = $2, updated_by = $3
+		stmt, err := tx.PrepareContext(ctx, `UPDATE tasks SET answer = $1, answer_canonical = $7, version = version + 1, updated_at = $2, updated_by = $3
 			WHERE project_id = $4 AND org_id = $5 AND asset_id IN (SELECT id FROM assets WHERE project_id = $4 AND external_id = $6)`)
 		if err != nil {
 			return err
@@ -147,7 +147,7 @@ func (s *Store) ApplyLabels(ctx context.Context, orgID, projectID, userID string
 		defer stmt.Close()
 		t := micros(now())
 		for i, u := range ups {
-			res, err := stmt.ExecContext(ctx, u.Answer, t, userID, projectID, orgID, u.ExternalID)
+			res, err := stmt.ExecContext(ctx, u.Answer, t, userID, projectID, orgID, u.ExternalID, CanonicalAnswer(u.Answer))
 			if err != nil {
 				return err
 			}

@@ -352,6 +352,27 @@ func TestWriteExportMatchesExport(t *testing.T) {
 						}
 						t.Fatalf("%+v: WriteExport differs from Export at byte %d:\n got %.300q\nwant %.300q", o, i, g[max(0, i-100):], w[max(0, i-100):])
 					}
+					// Counted, in a snapshot (on PostgreSQL read with pgx).
+					var counted bytes.Buffer
+					total := int64(-1)
+					restore = func() {}
+					if minPages == 4 {
+						restore = sqlstore.SetExportPageBytes(1)
+					}
+					err = s.WriteExportCounted(ctx, f.org.ID, p.ID, labelhub.ExportFilter{}, o, func(n int64) error {
+						total = n
+						return nil
+					}, nil, func(page []byte) error {
+						counted.Write(page)
+						return nil
+					})
+					restore()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if total != n || !bytes.Equal(counted.Bytes(), want) {
+						t.Fatalf("%+v: WriteExportCounted (count %d) differs from Export:\n got %.300q\nwant %.300q", o, total, counted.Bytes(), want)
+					}
 					if meta && !bytes.Contains(want, []byte(`"createdBy":"`+labeler.Email+`"`)) {
 						t.Fatalf("%+v: no item metadata with emails in %s", o, want)
 					}

@@ -115,8 +115,11 @@ type answerWriter struct {
 	i       int // the next byte of src to read
 	cp      int // the first byte of src read but not copied to out yet
 	out     []byte
-	slowBuf bytes.Buffer
-	slowEnc *json.Encoder
+	// metaKeys counts the item metadata fields written, for
+	// CanonicalAnswer.
+	metaKeys int
+	slowBuf  bytes.Buffer
+	slowEnc  *json.Encoder
 }
 
 func newAnswerWriter(meta bool) *answerWriter {
@@ -368,6 +371,8 @@ func (w *answerWriter) field(f *field, first *bool) {
 	case kString, kMetaText:
 		if w.null() || w.str() {
 			drop()
+		} else if f.kind == kMetaText {
+			w.metaKeys++
 		}
 	case kInt:
 		if w.null() {
@@ -438,6 +443,7 @@ func (w *answerWriter) field(f *field, first *bool) {
 			return
 		}
 		w.time(true)
+		w.metaKeys++
 	case kUser:
 		if w.null() {
 			drop()
@@ -454,6 +460,7 @@ func (w *answerWriter) field(f *field, first *bool) {
 			return
 		}
 		w.replaceString(len(id)+2, e)
+		w.metaKeys++
 	default:
 		panic(errSlowPath)
 	}

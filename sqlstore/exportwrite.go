@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -12,6 +13,10 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/labelhub/labelhub"
 )
@@ -26,7 +31,9 @@ type exportRow struct {
 	e       labelhub.ExportedAsset
 	updated int64
 	answer  span
-	batches span // the JSON array of its batch names as the database wrote it
+	// canonical: the answer may be written by appendCanonical.
+	canonical bool
+	batches   span // the JSON array of its batch names as the database wrote it
 	// The asset's metadata and contextData as stored, when its document
 	// was read by docParts (else they are in e).
 	meta, contextData span
@@ -38,6 +45,7 @@ type exportHist struct {
 	stage, stageID, completedBy string
 	duration, completed         int64
 	answer                      span
+	canonical                   bool // as exportRow's
 }
 
 // exportPagesInFlight is the number of pages an export holds: one read,
@@ -112,8 +120,10 @@ func (s *Store) WriteExport(ctx context.Context, orgID, projectID string, f labe
 // between. The batch names are read with the tasks; the history of each
 // page is read outside it (it may be a moment newer than the page's
 // tasks). Each counted export
-// holds a connection for its whole length, so at most half of the pool's
-// connections are given to them at once (exportSlots); more wait.
+// holds a connection for its whole length (on PostgreSQL two: the pages
+// and their history are read with pgx on connections of their own), so
+// at most half of the pool's connections are given to them at once
+// (exportSlots); more wait.
 func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string, f labelhub.ExportFilter, o labelhub.ExportOptions,
 	start func(total int64) error, sign func(e *labelhub.ExportedAsset) error, fn func(b []byte) error) error {
 	w, err := s.workflowOf(ctx, s.db, orgID, projectID, "")
@@ -121,42 +131,88 @@ func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string,
 		return err
 	}
 	q, args := s.writeExportQuery(orgID, projectID, f)
-	n := len(args)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	st, err := s.prepareExport(ctx, q, orgID, projectID, f, o.IncludeHistory)
+	pgSnapshot := start != nil && s.postgres
+	st, err := s.prepareExport(ctx, q, orgID, projectID, f, o.IncludeHistory, !pgSnapshot)
 	if err != nil {
 		return err
 	}
 	defer st.close()
-	if start != nil {
-		select {
-		case s.exportSlots <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		defer func() { <-s.exportSlots }()
-		opts := &sql.TxOptions{ReadOnly: true}
-		if s.postgres {
-			opts.Isolation = sql.LevelRepeatableRead
-		}
-		snap, err := s.db.BeginTx(ctx, opts)
-		if err != nil {
-			return err
-		}
-		defer snap.Rollback() // after the readers stopped: deferred before them
-		where, wargs := exportWhere(orgID, projectID, f)
-		var total int64
-		if err := snap.QueryRowContext(ctx, `SELECT COUNT(*) FROM tasks t `+where, wargs...).Scan(&total); err != nil {
-			return err
-		}
-		pooled := st.page
-		st.page = snap.StmtContext(ctx, pooled)
-		defer pooled.Close()
-		if err := start(total); err != nil {
-			return err
-		}
+	if start == nil {
+		return s.writePages(ctx, st, orgID, w, args, o, fn, sign)
 	}
+	select {
+	case s.exportSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.exportSlots }()
+	where, wargs := exportWhere(orgID, projectID, f)
+	count := `SELECT COUNT(*) FROM tasks t ` + where
+	var total int64
+	if pgSnapshot {
+		// The snapshot and the pages with pgx itself on one connection
+		// of the pool (readTasksPG), the batch names and history of the
+		// pages on another (readExtrasPG).
+		return s.withPgx(ctx, func(conn *pgx.Conn) error {
+			return s.withPgx(ctx, func(extras *pgx.Conn) error {
+				snap, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+				if err != nil {
+					return err
+				}
+				defer snap.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after the readers stopped; a broken connection is dropped
+				if err := snap.QueryRow(ctx, count, wargs...).Scan(&total); err != nil {
+					return err
+				}
+				if err := start(total); err != nil {
+					return err
+				}
+				st.conn, st.extras = conn, extras
+				return s.writePages(ctx, st, orgID, w, args, o, fn, sign)
+			})
+		})
+	}
+	snap, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer snap.Rollback() // after the readers stopped
+	if err := snap.QueryRowContext(ctx, count, wargs...).Scan(&total); err != nil {
+		return err
+	}
+	pooled := st.page
+	st.page = snap.StmtContext(ctx, pooled)
+	defer pooled.Close()
+	if err := start(total); err != nil {
+		return err
+	}
+	return s.writePages(ctx, st, orgID, w, args, o, fn, sign)
+}
+
+// withPgx calls fn with the pgx connection of a connection of the pool,
+// which it holds until fn returns.
+func (s *Store) withPgx(ctx context.Context, fn func(conn *pgx.Conn) error) error {
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("sqlstore: a PostgreSQL connection of type %T", dc)
+		}
+		return fn(sc.Conn())
+	})
+}
+
+// writePages reads the pages of an export with st and writes them (the
+// rest of WriteExportCounted); args are the page query's filter
+// arguments.
+func (s *Store) writePages(ctx context.Context, st *exportStmts, orgID string, w labelhub.Workflow, args []any, o labelhub.ExportOptions,
+	fn func(b []byte) error, sign func(e *labelhub.ExportedAsset) error) error {
+	n := len(args)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	// Three goroutines: one reads the tasks of page n+2, one the history
 	// of page n+1, while this one writes page n.
 	tasks := make(chan *exportPage, 1)
@@ -237,6 +293,7 @@ func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string,
 			// Room for the page at once (the objects are about twice
 			// the stored answers with item metadata, less without).
 			out = slices.Grow(out[:0], 2*len(p.arena)+1<<16)
+			var err error
 			if out, err = x.page(out, p, first); err != nil {
 				return err
 			}
@@ -259,23 +316,25 @@ func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string,
 	return ctx.Err()
 }
 
-// writeExportQuery is exportQuery, on SQLite with the batch names of each
-// task's asset in one more column: a JSON array of them in name order,
-// read by a correlated subquery (an index seek per task whatever the
-// statistics). One query a page fewer than reading them apart, and no
-// second read of the tasks' rows (the asset id is in no index of the
-// tasks). PostgreSQL reads them apart (readExtras): there the subquery
-// costs the server about 30 µs a task (an aggregate and its sort set up
-// for every row), the IN list of the page's asset ids 2 µs.
+// writeExportQuery is exportQuery with whether each answer is canonical
+// (CanonicalAnswer) and, on SQLite, the batch names of each task's asset
+// in one more column: a JSON array of them in name order, read by a
+// correlated subquery (an index seek per task whatever the statistics).
+// One query a page fewer than reading them apart, and no second read of
+// the tasks' rows (the asset id is in no index of the tasks). PostgreSQL
+// reads them apart (readExtras): there the subquery costs the server
+// about 30 µs a task (an aggregate and its sort set up for every row), the
+// IN list of the page's asset ids 2 µs.
 func (s *Store) writeExportQuery(orgID, projectID string, f labelhub.ExportFilter) (string, []any) {
-	if s.postgres {
-		return exportQuery(orgID, projectID, f)
-	}
 	where, args := exportWhere(orgID, projectID, f)
 	n := len(args)
+	batches := ""
+	if !s.postgres {
+		batches = `,
+		(SELECT json_group_array(b.name ORDER BY b.name) FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id WHERE ab.asset_id = t.asset_id)`
+	}
 	return `SELECT t.id, t.asset_id, t.stage_id, t.answer, t.updated_at, t.updated_by, t.total_duration_ms,
-		a.external_id, a.data, a.doc, a.storage_id,
-		(SELECT json_group_array(b.name ORDER BY b.name) FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id WHERE ab.asset_id = t.asset_id)
+		a.external_id, a.data, a.doc, a.storage_id, t.answer_canonical` + batches + `
 		FROM tasks t JOIN assets a ON a.id = t.asset_id ` + where + ` AND t.id > $` + strconv.Itoa(n+1) +
 		` ORDER BY t.id LIMIT $` + strconv.Itoa(n+2), args
 }
@@ -297,17 +356,29 @@ type exportStmts struct {
 	page, batches, history *sql.Stmt
 	byRange                bool
 	doc                    answerWriter // reads the assets' documents (docParts)
+	// On PostgreSQL in a snapshot the pages are read with pgx on conn
+	// (pageQuery) instead of page, and their batch names and history on
+	// extras (batchesQuery, historyQuery).
+	conn, extras                          *pgx.Conn
+	pageQuery, batchesQuery, historyQuery string
 }
 
-func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f labelhub.ExportFilter, history bool) (*exportStmts, error) {
-	st := &exportStmts{byRange: !s.postgres}
+// pooled says whether to prepare the statements on the pool; when the
+// pages are read with pgx only their queries are kept.
+func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f labelhub.ExportFilter, history, pooled bool) (*exportStmts, error) {
+	st := &exportStmts{byRange: !s.postgres, pageQuery: q}
 	var err error
-	if st.page, err = s.db.PrepareContext(ctx, q); err != nil {
-		return nil, err
+	if pooled {
+		if st.page, err = s.db.PrepareContext(ctx, q); err != nil {
+			return nil, err
+		}
 	}
 	if s.postgres {
-		if st.batches, err = s.db.PrepareContext(ctx, `SELECT ab.asset_id, b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id
-			WHERE ab.asset_id IN (`+placeholders(1, labelhub.ExportPageSize)+`) ORDER BY b.name`); err != nil {
+		st.batchesQuery = `SELECT ab.asset_id, b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id
+			WHERE ab.asset_id IN (` + placeholders(1, labelhub.ExportPageSize) + `) ORDER BY b.name`
+	}
+	if s.postgres && pooled {
+		if st.batches, err = s.db.PrepareContext(ctx, st.batchesQuery); err != nil {
 			st.close()
 			return nil, err
 		}
@@ -315,14 +386,18 @@ func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f
 	if !history {
 		return st, nil
 	}
-	hist := `SELECT task_id, stage_id, stage_name, duration_ms, completed_at, completed_by, answer
+	hist := `SELECT task_id, stage_id, stage_name, duration_ms, completed_at, completed_by, answer, answer_canonical
 		FROM task_history WHERE task_id IN (` + placeholders(1, labelhub.ExportPageSize) + `) ORDER BY task_id, seq`
 	if st.byRange {
 		where, args := exportWhere(orgID, projectID, f)
 		n := len(args)
-		hist = `SELECT h.task_id, h.stage_id, h.stage_name, h.duration_ms, h.completed_at, h.completed_by, h.answer
+		hist = `SELECT h.task_id, h.stage_id, h.stage_name, h.duration_ms, h.completed_at, h.completed_by, h.answer, h.answer_canonical
 			FROM task_history h WHERE h.task_id IN (SELECT t.id FROM tasks t ` + where +
 			` AND t.id > $` + strconv.Itoa(n+1) + ` AND t.id <= $` + strconv.Itoa(n+2) + `) ORDER BY h.task_id, h.seq`
+	}
+	st.historyQuery = hist
+	if !pooled {
+		return st, nil
 	}
 	if st.history, err = s.db.PrepareContext(ctx, hist); err != nil {
 		st.close()
@@ -364,55 +439,132 @@ func (st *exportStmts) readTasks(ctx context.Context, args []any, p *exportPage,
 	p.rows, p.hist, p.arena, p.ids, p.cut = p.rows[:0], p.hist[:0], p.arena[:0], p.ids[:0], false
 	clear(p.byAsset)
 	clear(p.byTask)
+	if st.conn != nil {
+		return st.readTasksPG(ctx, args, p, w)
+	}
 	rows, err := st.page.QueryContext(ctx, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	var answer, doc, batches sql.RawBytes
-	dest := make([]any, 0, 12)
+	dest := make([]any, 0, 13)
 	for rows.Next() {
-		if len(p.rows) < cap(p.rows) {
-			p.rows = p.rows[:len(p.rows)+1]
-		} else {
-			p.rows = append(p.rows, exportRow{})
-		}
-		r := &p.rows[len(p.rows)-1]
-		*r = exportRow{e: labelhub.ExportedAsset{Batches: r.e.Batches[:0]}}
+		r := p.newRow()
 		e := &r.e
 		dest = append(dest[:0], &e.Task.TaskID, &e.AssetID, &e.Task.StageID, &answer, &r.updated, &e.Task.UpdatedBy, &e.Task.TotalDuration,
-			&e.ExternalID, &e.Asset, &doc, &e.StorageID)
+			&e.ExternalID, &e.Asset, &doc, &e.StorageID, &r.canonical)
 		if st.batches == nil {
 			dest = append(dest, &batches)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		r.answer = p.keep(answer)
 		if st.batches == nil {
 			r.batches = p.keep(batches)
 		}
-		e.Task.Stage = e.Task.StageID
-		if i := w.Index(e.Task.StageID); i >= 0 {
-			e.Task.Stage = w.Stages[i].Name
+		if err := st.addRow(p, r, w, answer, doc); err != nil {
+			return err
 		}
-		if meta, contextData, ok := st.docParts(doc); ok {
-			r.meta, r.contextData = p.keep(meta), p.keep(contextData)
-		} else if len(doc) > 0 && string(doc) != "{}" {
-			var d assetDoc
-			if err := json.Unmarshal(doc, &d); err != nil {
-				return fmt.Errorf("asset %s: stored document: %w", e.AssetID, err)
-			}
-			e.Dataset, e.Metadata, e.ContextData = d.Dataset, d.Metadata, d.ContextData
-		}
-		if len(p.arena) >= exportPageBytes {
-			p.cut = true
+		if p.cut {
 			break
 		}
 	}
-	if err := rows.Err(); err != nil {
+	return rows.Err()
+}
+
+// readTasksPG is readTasks with pgx on st.conn: the columns' bytes as the
+// server sent them, without the Go string database/sql makes of every
+// text column (which RawBytes then copies again).
+func (st *exportStmts) readTasksPG(ctx context.Context, args []any, p *exportPage, w labelhub.Workflow) error {
+	rows, err := st.conn.Query(ctx, st.pageQuery, args...)
+	if err != nil {
 		return err
 	}
+	defer rows.Close()
+	for rows.Next() {
+		v, f := rows.RawValues(), rows.FieldDescriptions()
+		if len(v) != 12 {
+			return fmt.Errorf("export page: %d columns", len(v))
+		}
+		r := p.newRow()
+		e := &r.e
+		e.Task.TaskID, e.AssetID, e.Task.StageID, e.Task.UpdatedBy = string(v[0]), string(v[1]), string(v[2]), string(v[5])
+		e.ExternalID, e.Asset, e.StorageID = string(v[7]), string(v[8]), string(v[10])
+		var err error
+		if r.updated, err = pgInt(v[4], f[4]); err != nil {
+			return err
+		}
+		if e.Task.TotalDuration, err = pgInt(v[6], f[6]); err != nil {
+			return err
+		}
+		if r.canonical, err = pgBool(v[11], f[11]); err != nil {
+			return err
+		}
+		if err := st.addRow(p, r, w, v[3], v[9]); err != nil {
+			return err
+		}
+		if p.cut {
+			break
+		}
+	}
+	return rows.Err()
+}
+
+// pgInt is a BIGINT column's value as pgx received it.
+func pgInt(v []byte, f pgconn.FieldDescription) (int64, error) {
+	if f.Format == pgx.BinaryFormatCode {
+		if len(v) != 8 {
+			return 0, fmt.Errorf("column %s: %d bytes for a BIGINT", f.Name, len(v))
+		}
+		return int64(binary.BigEndian.Uint64(v)), nil
+	}
+	return strconv.ParseInt(string(v), 10, 64)
+}
+
+// pgBool is a BOOLEAN column's value as pgx received it.
+func pgBool(v []byte, f pgconn.FieldDescription) (bool, error) {
+	switch {
+	case f.Format == pgx.BinaryFormatCode && len(v) == 1:
+		return v[0] != 0, nil
+	case f.Format != pgx.BinaryFormatCode && len(v) == 1 && (v[0] == 't' || v[0] == 'f'):
+		return v[0] == 't', nil
+	}
+	return false, fmt.Errorf("column %s: %q is not a BOOLEAN", f.Name, v)
+}
+
+// newRow adds a row to the page, reusing the slices of the row it had
+// there before.
+func (p *exportPage) newRow() *exportRow {
+	if len(p.rows) < cap(p.rows) {
+		p.rows = p.rows[:len(p.rows)+1]
+	} else {
+		p.rows = append(p.rows, exportRow{})
+	}
+	r := &p.rows[len(p.rows)-1]
+	*r = exportRow{e: labelhub.ExportedAsset{Batches: r.e.Batches[:0]}}
+	return r
+}
+
+// addRow keeps the answer and the asset's document of the row read into
+// r, and cuts the page once its answers pass exportPageBytes.
+func (st *exportStmts) addRow(p *exportPage, r *exportRow, w labelhub.Workflow, answer, doc []byte) error {
+	e := &r.e
+	r.answer = p.keep(answer)
+	e.Task.Stage = e.Task.StageID
+	if i := w.Index(e.Task.StageID); i >= 0 {
+		e.Task.Stage = w.Stages[i].Name
+	}
+	if meta, contextData, ok := st.docParts(doc); ok {
+		r.meta, r.contextData = p.keep(meta), p.keep(contextData)
+	} else if len(doc) > 0 && string(doc) != "{}" {
+		var d assetDoc
+		if err := json.Unmarshal(doc, &d); err != nil {
+			return fmt.Errorf("asset %s: stored document: %w", e.AssetID, err)
+		}
+		e.Dataset, e.Metadata, e.ContextData = d.Dataset, d.Metadata, d.ContextData
+	}
+	p.cut = len(p.arena) >= exportPageBytes
 	return nil
 }
 
@@ -488,6 +640,9 @@ func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 	if len(p.rows) == 0 {
 		return nil
 	}
+	if st.extras != nil {
+		return st.readExtrasPG(ctx, p)
+	}
 	var id sql.RawBytes
 	if st.batches != nil {
 		for i := range p.rows {
@@ -527,7 +682,7 @@ func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 	cur := -1
 	for hrows.Next() {
 		var h exportHist
-		if err := hrows.Scan(&id, &h.stageID, &h.stage, &h.duration, &h.completed, &h.completedBy, &answer); err != nil {
+		if err := hrows.Scan(&id, &h.stageID, &h.stage, &h.duration, &h.completed, &h.completedBy, &answer, &h.canonical); err != nil {
 			return err
 		}
 		i, ok := p.byTask[string(id)]
@@ -543,6 +698,68 @@ func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 		p.rows[i].h1 = len(p.hist)
 	}
 	return hrows.Err()
+}
+
+// readExtrasPG is readExtras with pgx on st.extras (see readTasksPG).
+func (st *exportStmts) readExtrasPG(ctx context.Context, p *exportPage) error {
+	for i := range p.rows {
+		p.byAsset[p.rows[i].e.AssetID] = i
+	}
+	rows, err := st.extras.Query(ctx, st.batchesQuery, st.extrasArgs(p, func(r *exportRow) string { return r.e.AssetID })...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		v := rows.RawValues()
+		if len(v) != 2 {
+			rows.Close()
+			return fmt.Errorf("export batches: %d columns", len(v))
+		}
+		if i, ok := p.byAsset[string(v[0])]; ok {
+			p.rows[i].e.Batches = append(p.rows[i].e.Batches, string(v[1]))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || st.historyQuery == "" {
+		return err
+	}
+	for i := range p.rows {
+		p.byTask[p.rows[i].e.Task.TaskID] = i
+	}
+	rows, err = st.extras.Query(ctx, st.historyQuery, st.extrasArgs(p, func(r *exportRow) string { return r.e.Task.TaskID })...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cur := -1
+	for rows.Next() {
+		v, f := rows.RawValues(), rows.FieldDescriptions()
+		if len(v) != 8 {
+			return fmt.Errorf("export history: %d columns", len(v))
+		}
+		i, ok := p.byTask[string(v[0])]
+		if !ok {
+			continue
+		}
+		h := exportHist{stageID: string(v[1]), stage: string(v[2]), completedBy: string(v[5])}
+		if h.duration, err = pgInt(v[3], f[3]); err != nil {
+			return err
+		}
+		if h.completed, err = pgInt(v[4], f[4]); err != nil {
+			return err
+		}
+		if h.canonical, err = pgBool(v[7], f[7]); err != nil {
+			return err
+		}
+		h.answer = p.keep(v[6])
+		if i != cur { // the entries of a task come together (ORDER BY task_id)
+			cur = i
+			p.rows[i].h0 = len(p.hist)
+		}
+		p.hist = append(p.hist, h)
+		p.rows[i].h1 = len(p.hist)
+	}
+	return rows.Err()
 }
 
 // exportWriter writes the objects of an export.
@@ -610,7 +827,7 @@ func (x *exportWriter) page(out []byte, p *exportPage, first bool) ([]byte, erro
 		out = append(out, `,"updatedBy":`...)
 		out = appendJSONString(out, x.aw.email(e.Task.UpdatedBy))
 		out = append(out, ',')
-		if out, err = x.aw.appendAnswer(out, p.text(r.answer)); err != nil {
+		if out, err = x.answer(out, p.text(r.answer), r.canonical); err != nil {
 			return out, fmt.Errorf("task %s: %w", e.Task.TaskID, err)
 		}
 		if x.history {
@@ -631,7 +848,7 @@ func (x *exportWriter) page(out []byte, p *exportPage, first bool) ([]byte, erro
 				out = append(out, `,"completedBy":`...)
 				out = appendJSONString(out, x.aw.email(h.completedBy))
 				out = append(out, ',')
-				if out, err = x.aw.appendAnswer(out, p.text(h.answer)); err != nil {
+				if out, err = x.answer(out, p.text(h.answer), h.canonical); err != nil {
 					return out, fmt.Errorf("history of task %s: %w", e.Task.TaskID, err)
 				}
 				out = append(out, '}')
@@ -643,6 +860,17 @@ func (x *exportWriter) page(out []byte, p *exportPage, first bool) ([]byte, erro
 		out = append(out, "}}\n"...)
 	}
 	return out, nil
+}
+
+// answer appends the fields of a stored answer; canonical says it was
+// stored in the form the export writes (answer_canonical).
+func (x *exportWriter) answer(out, text []byte, canonical bool) ([]byte, error) {
+	if canonical {
+		if b, ok := x.aw.appendCanonical(out, text); ok {
+			return b, nil
+		}
+	}
+	return x.aw.appendAnswer(out, text)
 }
 
 func appendJSONStrings(out []byte, list []string) []byte {

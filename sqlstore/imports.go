@@ -498,8 +498,9 @@ func (s *Store) updateAssets(ctx context.Context, tx *sql.Tx, b labelhub.ImportB
 			}
 		}
 		if a.Answer != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET answer = $1, version = version + 1, updated_at = $2
-				WHERE asset_id IN (SELECT id FROM assets WHERE project_id = $3 AND external_id = $4)`, a.Answer, t, b.ProjectID, a.ExternalID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET answer = $1, answer_canonical = $5, version = version + 1, updated_at = $2
+				WHERE asset_id IN (SELECT id FROM assets WHERE project_id = $3 AND external_id = $4)`,
+				a.Answer, t, b.ProjectID, a.ExternalID, CanonicalAnswer(a.Answer)); err != nil {
 				return err
 			}
 		}
@@ -542,9 +543,9 @@ func (s *Store) CommitLabelBatch(ctx context.Context, b labelhub.ImportBatch, us
 			if err := saveUndo(ctx, tx, b.ImportID, b.ProjectID, u.ExternalID, false, true); err != nil {
 				return err
 			}
-			res, err := tx.ExecContext(ctx, `UPDATE tasks SET answer = $1, version = version + 1, updated_at = $2, updated_by = $3
+			res, err := tx.ExecContext(ctx, `UPDATE tasks SET answer = $1, answer_canonical = $7, version = version + 1, updated_at = $2, updated_by = $3
 				WHERE project_id = $4 AND org_id = $5 AND asset_id IN (SELECT id FROM assets WHERE project_id = $4 AND external_id = $6)`,
-				u.Answer, t, userID, b.ProjectID, b.OrgID, u.ExternalID)
+				u.Answer, t, userID, b.ProjectID, b.OrgID, u.ExternalID, CanonicalAnswer(u.Answer))
 			if err != nil {
 				return err
 			}
@@ -599,8 +600,8 @@ func restoreUndo(ctx context.Context, tx *sql.Tx, orgID, id string, limit int) (
 			}
 		}
 		if u.answerSet {
-			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET answer = $1, version = version + 1, updated_at = $2 WHERE asset_id = $3 AND org_id = $4`,
-				u.answer, t, u.asset, orgID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET answer = $1, answer_canonical = $5, version = version + 1, updated_at = $2
+				WHERE asset_id = $3 AND org_id = $4`, u.answer, t, u.asset, orgID, CanonicalAnswer(u.answer)); err != nil {
 				return 0, err
 			}
 		}

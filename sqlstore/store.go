@@ -33,7 +33,7 @@ type Store struct {
 	ckpt     walCheckpointer // see bulk.go
 	stats    tableStats      // see stats.go
 	// exportSlots bounds the counted exports at once (WriteExportCounted):
-	// half of the pool's connections.
+	// half of the pool's connections (on PostgreSQL each holds two).
 	exportSlots chan struct{}
 }
 
@@ -50,7 +50,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		}
 		s.db.SetMaxOpenConns(16)
 		s.db.SetMaxIdleConns(16)
-		s.exportSlots = make(chan struct{}, 8)
+		s.exportSlots = make(chan struct{}, 4)
 	} else {
 		path := strings.TrimPrefix(dsn, "sqlite:")
 		s.db, err = sql.Open("sqlite", "file:"+path+

@@ -464,8 +464,8 @@ func (s *Store) PutAnswer(ctx context.Context, orgID, taskID string, actor label
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE tasks SET answer = $1, version = version + 1, updated_at = $2, updated_by = $3
-			WHERE org_id = $4 AND id = $5 AND version = $6`, string(text), micros(t), actor.ID, orgID, taskID, version)
+		res, err := tx.ExecContext(ctx, `UPDATE tasks SET answer = $1, answer_canonical = $2, version = version + 1, updated_at = $3, updated_by = $4
+			WHERE org_id = $5 AND id = $6 AND version = $7`, string(text), CanonicalAnswer(string(text)), micros(t), actor.ID, orgID, taskID, version)
 		if err != nil {
 			return err
 		}
@@ -544,8 +544,9 @@ func (s *Store) MoveTask(ctx context.Context, orgID, taskID string, actor labelh
 			answer = emptyAnswer
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO task_history (task_id, seq, org_id, project_id, action, stage_id, stage_name, to_stage_id,
-			duration_ms, completed_at, completed_by, answer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			taskID, seq, orgID, st.task.ProjectID, m.Action, st.stage.StageID, st.stage.Name, next.StageID, dur, micros(t), actor.ID, answer); err != nil {
+			duration_ms, completed_at, completed_by, answer, answer_canonical) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			taskID, seq, orgID, st.task.ProjectID, m.Action, st.stage.StageID, st.stage.Name, next.StageID, dur, micros(t), actor.ID,
+			answer, CanonicalAnswer(answer)); err != nil {
 			return err
 		}
 		out = st.task

@@ -16,6 +16,7 @@ import (
 	"github.com/labelhub/labelhub"
 	"github.com/labelhub/labelhub/bench/floor"
 	"github.com/labelhub/labelhub/importer"
+	"github.com/labelhub/labelhub/sqlstore"
 	"github.com/labelhub/labelhub/storage/assetref"
 )
 
@@ -245,14 +246,20 @@ func fillAnswers(t *testing.T, driver, dsn, projectID, userID string) {
 	if !json.Valid([]byte(answer)) {
 		t.Fatalf("bench answer is not JSON: %s", answer)
 	}
-	if _, err := db.ExecContext(ctx, `UPDATE tasks SET answer = $1, updated_by = $2, updated_at = updated_at + 1, stage_id = 'label',
-		version = 3, total_duration_ms = 8217 WHERE project_id = $3`, answer, userID, projectID); err != nil {
+	// answer_canonical as the store sets it when it writes an answer
+	// (PutAnswer, MoveTask).
+	canonical := sqlstore.CanonicalAnswer(answer)
+	if !canonical {
+		t.Fatalf("bench answer is not in the form the store writes: %s", answer)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE tasks SET answer = $1, answer_canonical = $4, updated_by = $2, updated_at = updated_at + 1,
+		stage_id = 'label', version = 3, total_duration_ms = 8217 WHERE project_id = $3`, answer, userID, projectID, canonical); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ExecContext(ctx, `INSERT INTO task_history (task_id, seq, org_id, project_id, action, stage_id, stage_name, to_stage_id,
-		duration_ms, completed_at, completed_by, answer)
-		SELECT id, 1, org_id, project_id, 'submit', 'start', 'Start', 'label', 8217, updated_at, $1, $2 FROM tasks WHERE project_id = $3`,
-		userID, answer, projectID); err != nil {
+		duration_ms, completed_at, completed_by, answer, answer_canonical)
+		SELECT id, 1, org_id, project_id, 'submit', 'start', 'Start', 'label', 8217, updated_at, $1, $2, $4 FROM tasks WHERE project_id = $3`,
+		userID, answer, projectID, canonical); err != nil {
 		t.Fatal(err)
 	}
 	if driver == "pgx" {
