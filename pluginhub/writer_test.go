@@ -210,15 +210,7 @@ func (concurrentFake) ConcurrentBatches() int { return 2 }
 // batch is stuck commit in another; the follow-ups of both are committed,
 // and Close waits for every batch.
 func TestConcurrentBatches(t *testing.T) {
-	f := &fakeBatchStore{gate: make(chan struct{}), entered: make(chan struct{}), committed: map[string]bool{}}
-	h := &Hub{store: concurrentFake{f}, slots: 2, writes: make(chan *write, 4*maxBatch), nextKick: make(chan struct{}, 1)}
-	h.wwg.Add(1)
-	go h.writeLoop()
-	put := func(key string) func(context.Context, labelhub.PluginStore) error {
-		return func(ctx context.Context, st labelhub.PluginStore) error {
-			return f.put(key)(ctx, f)
-		}
-	}
+	f, h, put := startConcurrentWriter()
 	first := make(chan error, 1)
 	h.enqueue(&write{apply: put("first"), done: first, after: func(err error) {
 		if err == nil {
@@ -252,15 +244,7 @@ func TestConcurrentBatches(t *testing.T) {
 // lines queued before it: a reader who sees the run ended sees its lines.
 // Writes queued after the end may commit before it meanwhile.
 func TestRunEndWaitsForItsLogs(t *testing.T) {
-	f := &fakeBatchStore{gate: make(chan struct{}), entered: make(chan struct{}), committed: map[string]bool{}}
-	h := &Hub{store: concurrentFake{f}, slots: 2, writes: make(chan *write, 4*maxBatch), nextKick: make(chan struct{}, 1)}
-	h.wwg.Add(1)
-	go h.writeLoop()
-	put := func(key string) func(context.Context, labelhub.PluginStore) error {
-		return func(ctx context.Context, st labelhub.PluginStore) error {
-			return f.put(key)(ctx, f)
-		}
-	}
+	f, h, put := startConcurrentWriter()
 	ar := &activeRun{}
 	logged := make(chan struct{})
 	h.unordered(ar, &write{apply: put("log"), after: func(error) { close(logged) }})
@@ -293,6 +277,21 @@ func TestRunEndWaitsForItsLogs(t *testing.T) {
 	if ar.pending != 0 || len(ar.parked) != 0 {
 		t.Errorf("pending %d, parked %d after the writes", ar.pending, len(ar.parked))
 	}
+}
+
+// startConcurrentWriter starts a writer on a concurrentFake whose first
+// batch waits on its gate; put is a write of key to it.
+func startConcurrentWriter() (*fakeBatchStore, *Hub, func(string) func(context.Context, labelhub.PluginStore) error) {
+	f := &fakeBatchStore{gate: make(chan struct{}), entered: make(chan struct{}), committed: map[string]bool{}}
+	h := &Hub{store: concurrentFake{f}, slots: 2, writes: make(chan *write, 4*maxBatch), nextKick: make(chan struct{}, 1)}
+	h.wwg.Add(1)
+	go h.writeLoop()
+	put := func(key string) func(context.Context, labelhub.PluginStore) error {
+		return func(ctx context.Context, st labelhub.PluginStore) error {
+			return f.put(key)(ctx, f)
+		}
+	}
+	return f, h, put
 }
 
 // closeWriter closes h's queue of writes and waits for the writer, which

@@ -13,7 +13,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/labelhub/labelhub"
 )
@@ -237,17 +236,8 @@ func sortLocks(stmts []*pipeStmt) {
 
 // pgRunBatch is RunBatch on PostgreSQL (see pgPipeline).
 func (s *Store) pgRunBatch(ctx context.Context, n int, apply func(i int, st labelhub.PluginStore) error) error {
-	c, err := s.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	return c.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("sqlstore: a PostgreSQL connection of type %T", dc)
-		}
-		p := &pgPipeline{ctx: ctx, conn: sc.Conn(), running: n}
+	return s.withPgx(ctx, func(conn *pgx.Conn) error {
+		p := &pgPipeline{ctx: ctx, conn: conn, running: n}
 		bs := &batchStore{Store: s, q: p}
 		errs := make([]error, n)
 		var wg sync.WaitGroup
