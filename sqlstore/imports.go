@@ -275,7 +275,7 @@ func (s *Store) commitBatch(ctx context.Context, tx *sql.Tx, cp copier, b labelh
 				return delta, err
 			}
 		}
-		existing, err := existingExternalIDs(ctx, tx, b.ProjectID, b.ImportID, inserts)
+		existing, err := existingExternalIDs(ctx, tx, s.postgres, b.ProjectID, b.ImportID, inserts)
 		if err != nil {
 			return delta, err
 		}
@@ -359,7 +359,19 @@ func (s *Store) commitBatch(ctx context.Context, tx *sql.Tx, cp copier, b labelh
 // existingExternalIDs returns the externalIds of assets that the project
 // has already, each with true when all its assets were added by import
 // importID (an earlier batch of the same file).
-func existingExternalIDs(ctx context.Context, tx *sql.Tx, projectID, importID string, assets []labelhub.NewAsset) (map[string]bool, error) {
+//
+// It first reads the project's assets between the batch's least and
+// greatest externalId, in index order and at most one more than the
+// batch has items (rangeExternalIDs): the keys of a folder come in
+// listing order, so each batch of a new folder lies past everything
+// imported before and costs one seek of the index, and a re-import reads
+// the range it covers once. Only when that range holds more assets than
+// the batch has items (externalIds spread over the project's, as random
+// ids are) are the batch's externalIds looked up one by one.
+func existingExternalIDs(ctx context.Context, tx *sql.Tx, postgres bool, projectID, importID string, assets []labelhub.NewAsset) (map[string]bool, error) {
+	if found, ok, err := rangeExternalIDs(ctx, tx, postgres, projectID, importID, assets); err != nil || ok {
+		return found, err
+	}
 	found := map[string]bool{}
 	const chunk = 500
 	for start := 0; start < len(assets); start += chunk {
@@ -389,6 +401,63 @@ func existingExternalIDs(ctx context.Context, tx *sql.Tx, projectID, importID st
 		}
 	}
 	return found, nil
+}
+
+// rangeExternalIDs is existingExternalIDs by one read of the range of the
+// project's externalIds from the batch's least to its greatest; ok is
+// false when the range holds more assets than the batch has items (then
+// nothing is returned). On PostgreSQL the bounds are taken by the server,
+// in the column's collation, which need not be the byte order of Go's
+// strings; SQLite compares text by its bytes.
+func rangeExternalIDs(ctx context.Context, tx *sql.Tx, postgres bool, projectID, importID string, assets []labelhub.NewAsset) (map[string]bool, bool, error) {
+	if len(assets) == 0 {
+		return map[string]bool{}, true, nil
+	}
+	batch := make(map[string]bool, len(assets))
+	ids := make([]string, 0, len(assets))
+	lo, hi := assets[0].ExternalID, assets[0].ExternalID
+	for _, a := range assets {
+		if !batch[a.ExternalID] {
+			batch[a.ExternalID] = true
+			ids = append(ids, a.ExternalID)
+		}
+		lo, hi = min(lo, a.ExternalID), max(hi, a.ExternalID)
+	}
+	limit := len(assets) + 1
+	q := `SELECT external_id, import_id = $2 FROM assets WHERE project_id = $1 AND external_id >= $3 AND external_id <= $4
+		ORDER BY external_id LIMIT $5`
+	args := []any{projectID, importID, lo, hi, limit}
+	if postgres {
+		q = `SELECT external_id, import_id = $2 FROM assets WHERE project_id = $1
+			AND external_id >= (SELECT min(e) FROM unnest($3::text[]) e) AND external_id <= (SELECT max(e) FROM unnest($3::text[]) e)
+			ORDER BY external_id LIMIT $4`
+		args = []any{projectID, importID, ids, limit}
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	found := map[string]bool{}
+	n := 0
+	for rows.Next() {
+		var id string
+		var own bool
+		if err := rows.Scan(&id, &own); err != nil {
+			return nil, false, err
+		}
+		if n++; n == limit {
+			return nil, false, nil
+		}
+		if !batch[id] {
+			continue
+		}
+		if was, seen := found[id]; seen {
+			own = own && was
+		}
+		found[id] = own
+	}
+	return found, true, rows.Err()
 }
 
 // seenExternalIDs adds to found (as earlier items of the import) the
