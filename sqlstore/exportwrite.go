@@ -67,6 +67,7 @@ type exportPage struct {
 	hist    []exportHist
 	arena   []byte // the stored answers
 	ids     []any
+	taskIDs []any // on PostgreSQL in a snapshot, the history's (readHistoryPG)
 	args    []any // the page's query: the filter's arguments, then the id before the page
 	byAsset map[string]int
 	byTask  map[string]int
@@ -151,23 +152,25 @@ func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string,
 	var total int64
 	if pgSnapshot {
 		// The snapshot and the pages with pgx itself on one connection
-		// of the pool (readTasksPG), the batch names and history of the
-		// pages on another (readExtrasPG).
+		// of the pool (readTasksPG), the history of the pages on
+		// another and their batch names on a third (readExtrasPG).
 		return s.withPgx(ctx, func(conn *pgx.Conn) error {
 			return s.withPgx(ctx, func(extras *pgx.Conn) error {
-				snap, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-				if err != nil {
-					return err
-				}
-				defer snap.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after the readers stopped; a broken connection is dropped
-				if err := snap.QueryRow(ctx, count, wargs...).Scan(&total); err != nil {
-					return err
-				}
-				if err := start(total); err != nil {
-					return err
-				}
-				st.conn, st.extras = conn, extras
-				return s.writePages(ctx, st, orgID, w, args, o, fn, sign)
+				return s.withPgx(ctx, func(names *pgx.Conn) error {
+					snap, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+					if err != nil {
+						return err
+					}
+					defer snap.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after the readers stopped; a broken connection is dropped
+					if err := snap.QueryRow(ctx, count, wargs...).Scan(&total); err != nil {
+						return err
+					}
+					if err := start(total); err != nil {
+						return err
+					}
+					st.conn, st.extras, st.names = conn, extras, names
+					return s.writePages(ctx, st, orgID, w, args, o, fn, sign)
+				})
 			})
 		})
 	}
@@ -359,7 +362,7 @@ type exportStmts struct {
 	// On PostgreSQL in a snapshot the pages are read with pgx on conn
 	// (pageQuery) instead of page, and their batch names and history on
 	// extras (batchesQuery, historyQuery).
-	conn, extras                          *pgx.Conn
+	conn, extras, names                   *pgx.Conn
 	pageQuery, batchesQuery, historyQuery string
 }
 
@@ -700,12 +703,29 @@ func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 	return hrows.Err()
 }
 
-// readExtrasPG is readExtras with pgx on st.extras (see readTasksPG).
+// readExtrasPG is readExtras with pgx: the batch names on st.names while
+// the history is read on st.extras, each query one round trip of its own
+// (the batch names, one after the other with the history, made the
+// extras the slowest stage of writePages).
 func (st *exportStmts) readExtrasPG(ctx context.Context, p *exportPage) error {
 	for i := range p.rows {
 		p.byAsset[p.rows[i].e.AssetID] = i
 	}
-	rows, err := st.extras.Query(ctx, st.batchesQuery, st.extrasArgs(p, func(r *exportRow) string { return r.e.AssetID })...)
+	names := make(chan error, 1)
+	go func() {
+		names <- st.readBatchNamesPG(ctx, p, st.extrasArgs(p, func(r *exportRow) string { return r.e.AssetID }))
+	}()
+	herr := st.readHistoryPG(ctx, p)
+	if err := <-names; err != nil {
+		return err
+	}
+	return herr
+}
+
+// readBatchNamesPG reads the batch names of page p's assets, ids, on
+// st.names.
+func (st *exportStmts) readBatchNamesPG(ctx context.Context, p *exportPage, ids []any) error {
+	rows, err := st.names.Query(ctx, st.batchesQuery, ids...)
 	if err != nil {
 		return err
 	}
@@ -720,13 +740,26 @@ func (st *exportStmts) readExtrasPG(ctx context.Context, p *exportPage) error {
 		}
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || st.historyQuery == "" {
-		return err
+	return rows.Err()
+}
+
+// readHistoryPG reads the history of page p's tasks on st.extras.
+func (st *exportStmts) readHistoryPG(ctx context.Context, p *exportPage) error {
+	if st.historyQuery == "" {
+		return nil
 	}
 	for i := range p.rows {
 		p.byTask[p.rows[i].e.Task.TaskID] = i
 	}
-	rows, err = st.extras.Query(ctx, st.historyQuery, st.extrasArgs(p, func(r *exportRow) string { return r.e.Task.TaskID })...)
+	// Its own list of ids: the batch names' (p.ids) are read meanwhile.
+	p.taskIDs = p.taskIDs[:0]
+	for i := range p.rows {
+		p.taskIDs = append(p.taskIDs, p.rows[i].e.Task.TaskID)
+	}
+	for len(p.taskIDs) < labelhub.ExportPageSize {
+		p.taskIDs = append(p.taskIDs, p.taskIDs[len(p.taskIDs)-1])
+	}
+	rows, err := st.extras.Query(ctx, st.historyQuery, p.taskIDs...)
 	if err != nil {
 		return err
 	}
