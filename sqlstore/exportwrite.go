@@ -121,10 +121,10 @@ func (s *Store) WriteExport(ctx context.Context, orgID, projectID string, f labe
 // between. The batch names are read with the tasks; the history of each
 // page is read outside it (it may be a moment newer than the page's
 // tasks). Each counted export
-// holds a connection for its whole length (on PostgreSQL two: the pages
-// and their history are read with pgx on connections of their own), so
-// at most half of the pool's connections are given to them at once
-// (exportSlots); more wait.
+// holds a connection for its whole length (on PostgreSQL three: the
+// pages, their history and their batch names are read with pgx on
+// connections of their own), so at most four run at once (exportSlots:
+// on PostgreSQL 12 of the pool's 16 connections); more wait.
 func (s *Store) WriteExportCounted(ctx context.Context, orgID, projectID string, f labelhub.ExportFilter, o labelhub.ExportOptions,
 	start func(total int64) error, sign func(e *labelhub.ExportedAsset) error, fn func(b []byte) error) error {
 	w, err := s.workflowOf(ctx, s.db, orgID, projectID, "")
@@ -360,8 +360,8 @@ type exportStmts struct {
 	byRange                bool
 	doc                    answerWriter // reads the assets' documents (docParts)
 	// On PostgreSQL in a snapshot the pages are read with pgx on conn
-	// (pageQuery) instead of page, and their batch names and history on
-	// extras (batchesQuery, historyQuery).
+	// (pageQuery) instead of page, their history on extras
+	// (historyQuery) and their batch names on names (batchesQuery).
 	conn, extras, names                   *pgx.Conn
 	pageQuery, batchesQuery, historyQuery string
 }
@@ -410,23 +410,26 @@ func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f
 }
 
 // extrasArgs are the arguments of the batches or history statement for
-// page p, with its rows' ids from id.
-func (st *exportStmts) extrasArgs(p *exportPage, id func(r *exportRow) string) []any {
+// page p, with its rows' ids from id, kept in *ids (p.ids, or on
+// PostgreSQL in a snapshot p.taskIDs for the history, read meanwhile).
+func (st *exportStmts) extrasArgs(ids *[]any, p *exportPage, id func(r *exportRow) string) []any {
 	if st.byRange {
 		// What the page's query read: after p.args' last value up to
 		// its last task. Tasks committed into the range since (outside
 		// the export's snapshot) are not in the page's map and are
 		// skipped.
-		return append(append(p.ids[:0], p.args...), p.rows[len(p.rows)-1].e.Task.TaskID)
+		*ids = append(append((*ids)[:0], p.args...), p.rows[len(p.rows)-1].e.Task.TaskID)
+		return *ids
 	}
-	p.ids = p.ids[:0]
+	list := (*ids)[:0]
 	for i := range p.rows {
-		p.ids = append(p.ids, id(&p.rows[i]))
+		list = append(list, id(&p.rows[i]))
 	}
-	for len(p.ids) < labelhub.ExportPageSize {
-		p.ids = append(p.ids, p.ids[len(p.ids)-1])
+	for len(list) < labelhub.ExportPageSize {
+		list = append(list, list[len(list)-1])
 	}
-	return p.ids
+	*ids = list
+	return list
 }
 
 func (st *exportStmts) close() {
@@ -651,7 +654,7 @@ func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 		for i := range p.rows {
 			p.byAsset[p.rows[i].e.AssetID] = i
 		}
-		brows, err := st.batches.QueryContext(ctx, st.extrasArgs(p, func(r *exportRow) string { return r.e.AssetID })...)
+		brows, err := st.batches.QueryContext(ctx, st.extrasArgs(&p.ids, p, func(r *exportRow) string { return r.e.AssetID })...)
 		if err != nil {
 			return err
 		}
@@ -676,7 +679,7 @@ func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 	for i := range p.rows {
 		p.byTask[p.rows[i].e.Task.TaskID] = i
 	}
-	hrows, err := st.history.QueryContext(ctx, st.extrasArgs(p, func(r *exportRow) string { return r.e.Task.TaskID })...)
+	hrows, err := st.history.QueryContext(ctx, st.extrasArgs(&p.ids, p, func(r *exportRow) string { return r.e.Task.TaskID })...)
 	if err != nil {
 		return err
 	}
@@ -713,7 +716,7 @@ func (st *exportStmts) readExtrasPG(ctx context.Context, p *exportPage) error {
 	}
 	names := make(chan error, 1)
 	go func() {
-		names <- st.readBatchNamesPG(ctx, p, st.extrasArgs(p, func(r *exportRow) string { return r.e.AssetID }))
+		names <- st.readBatchNamesPG(ctx, p, st.extrasArgs(&p.ids, p, func(r *exportRow) string { return r.e.AssetID }))
 	}()
 	herr := st.readHistoryPG(ctx, p)
 	if err := <-names; err != nil {
@@ -752,14 +755,7 @@ func (st *exportStmts) readHistoryPG(ctx context.Context, p *exportPage) error {
 		p.byTask[p.rows[i].e.Task.TaskID] = i
 	}
 	// Its own list of ids: the batch names' (p.ids) are read meanwhile.
-	p.taskIDs = p.taskIDs[:0]
-	for i := range p.rows {
-		p.taskIDs = append(p.taskIDs, p.rows[i].e.Task.TaskID)
-	}
-	for len(p.taskIDs) < labelhub.ExportPageSize {
-		p.taskIDs = append(p.taskIDs, p.taskIDs[len(p.taskIDs)-1])
-	}
-	rows, err := st.extras.Query(ctx, st.historyQuery, p.taskIDs...)
+	rows, err := st.extras.Query(ctx, st.historyQuery, st.extrasArgs(&p.taskIDs, p, func(r *exportRow) string { return r.e.Task.TaskID })...)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,8 @@ type Store struct {
 	ckpt     walCheckpointer // see bulk.go
 	stats    tableStats      // see stats.go
 	// exportSlots bounds the counted exports at once (WriteExportCounted):
-	// half of the pool's connections (on PostgreSQL each holds two).
+	// four, half of SQLite's pool; on PostgreSQL each holds three of its
+	// 16 connections, which leaves four for everything else.
 	exportSlots chan struct{}
 }
 
