@@ -57,3 +57,17 @@ func ValidID(s string) bool {
 	}
 	return true
 }
+
+// IDFloor returns the least id NewID can make at t or later: the
+// milliseconds of t and zeros after them. Ids are ordered by creation, so
+// the rows a job made after it started lie at or above the floor of its
+// start.
+func IDFloor(t time.Time) string {
+	var b [16]byte
+	ms := t.UnixMilli()
+	if ms < 0 {
+		ms = 0
+	}
+	binary.BigEndian.PutUint64(b[:8], uint64(ms)<<16)
+	return idEncoding.EncodeToString(b[:])
+}

@@ -805,6 +805,11 @@ func (s *Store) ReleaseImport(ctx context.Context, id, runner string) error {
 	return s.owned(s.db.ExecContext(ctx, `UPDATE imports SET heartbeat_at = 0 WHERE id = $1 AND runner = $2 AND state = 'running'`, id, runner))
 }
 
+// importClockSkew is how far the clock of the process that made an
+// import's assets may be behind that of the process that created the
+// import (replicas of the hub on other machines).
+const importClockSkew = time.Hour
+
 // DeleteImportAssets implements labelhub.ImportStore.
 func (s *Store) DeleteImportAssets(ctx context.Context, orgID, id string, limit int) (int, error) {
 	var n int
@@ -815,7 +820,21 @@ func (s *Store) DeleteImportAssets(ctx context.Context, orgID, id string, limit 
 		if n, err = restoreUndo(ctx, tx, orgID, id, limit); err != nil || n > 0 {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM assets WHERE import_id = $1 AND org_id = $2 LIMIT $3`, id, orgID, limit)
+		// The import's assets are found among its project's made since
+		// it started (their ids are at least the floor of its creation,
+		// less importClockSkew), so that no index of assets by import is
+		// needed (on SQLite there is none: migration 19).
+		var projectID string
+		var created int64
+		if err := tx.QueryRowContext(ctx, `SELECT project_id, created_at FROM imports WHERE id = $1 AND org_id = $2`, id, orgID).Scan(&projectID, &created); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			return err
+		}
+		floor := labelhub.IDFloor(fromMicros(created).Add(-importClockSkew))
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM assets WHERE project_id = $1 AND id >= $2 AND import_id = $3 AND org_id = $4
+			ORDER BY id LIMIT $5`, projectID, floor, id, orgID, limit)
 		if err != nil {
 			return err
 		}

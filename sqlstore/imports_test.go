@@ -222,6 +222,77 @@ func TestRollbackRestoresUpdatedAssets(t *testing.T) {
 	})
 }
 
+// TestRollbackDeletesOnlyItsImport: a rollback deletes the assets (with
+// their tasks and links) of its own import, found among its project's
+// made since it started, and leaves those of an import that started
+// after it and wrote between its batches, and those of an import of
+// another project.
+func TestRollbackDeletesOnlyItsImport(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		f := newImportFixture(t, s)
+		name := "other"
+		other, err := s.CreateProject(ctx, f.org.ID, f.userID, labelhub.ProjectInput{Name: &name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := f.start(t, labelhub.ImportKindAssets, labelhub.DuplicateAllow)
+		b := f.start(t, labelhub.ImportKindAssets, labelhub.DuplicateAllow)
+		c := labelhub.Import{ID: labelhub.NewID(), OrgID: f.org.ID, ProjectID: other.ID, Kind: labelhub.ImportKindAssets, State: labelhub.ImportRunning,
+			CreatedBy: f.userID, Runner: "r"}
+		if err := s.CreateImport(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		cb := f.batch(c, newAssets(0, 15, "c"))
+		cb.ProjectID = other.ID
+		for _, bt := range []labelhub.ImportBatch{
+			f.batch(a, newAssets(0, 10, "a", f.batches[0])), f.batch(b, newAssets(100, 10, "b", f.batches[0])), cb,
+			f.batch(a, newAssets(10, 10, "a", f.batches[1])),
+		} {
+			if _, err := s.CommitImportBatch(ctx, bt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		total := 0
+		for {
+			n, err := s.DeleteImportAssets(ctx, f.org.ID, a.ID, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+			total += n
+		}
+		if total != 20 {
+			t.Fatalf("the rollback deleted %d assets, want 20", total)
+		}
+		left := f.byExternalID(t)
+		if len(left) != 10 {
+			t.Fatalf("%d assets left in the project, want the 10 of the later import", len(left))
+		}
+		for id, as := range left {
+			if as.ImportID != b.ID || !slices.Equal(as.Batches, []string{"b0"}) || as.TaskID == "" {
+				t.Fatalf("%s left: %+v", id, as)
+			}
+		}
+		if n, err := s.CountTasks(ctx, f.org.ID, f.project.ID, "start"); err != nil || n != 10 {
+			t.Fatalf("%d tasks left in the project, %v", n, err)
+		}
+		if n, err := s.CountTasks(ctx, f.org.ID, other.ID, "start"); err != nil || n != 15 {
+			t.Fatalf("%d tasks left in the other project, %v", n, err)
+		}
+		// Another organisation cannot roll the import back.
+		org2, _, _ := newOrg(t, s, "rollback-other@example.com")
+		if n, err := s.DeleteImportAssets(ctx, org2.ID, b.ID, 100); err != nil || n != 0 {
+			t.Fatalf("another organisation's rollback: %d %v", n, err)
+		}
+		if n, err := s.DeleteImportAssets(ctx, f.org.ID, b.ID, 100); err != nil || n != 10 {
+			t.Fatalf("the later import's rollback: %d %v", n, err)
+		}
+	})
+}
+
 // TestDryRunSeenIsPerImport: a dry run finds the externalIds of its own
 // earlier batches, not those of another dry run, and forgets them when it
 // finishes.
