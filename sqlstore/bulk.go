@@ -81,9 +81,43 @@ func (b *bulk) sql(rows int, qmark bool) string {
 	return q
 }
 
+// stmtCache keeps the statements of the multi-row INSERTs prepared on the
+// pool, for the transactions of import batches: Tx.StmtContext reuses a
+// statement once it is prepared on the transaction's connection (the bulk
+// connection on SQLite), where preparing it in each transaction made
+// SQLite parse a statement of hundreds of parameters three times a batch.
+type stmtCache struct {
+	db *sql.DB
+	m  sync.Map // query → *sql.Stmt
+}
+
+// stmt returns q prepared, for tx.
+func (c *stmtCache) stmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
+	v, ok := c.m.Load(q)
+	if !ok {
+		st, err := c.db.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok = c.m.LoadOrStore(q, st); ok {
+			st.Close() // another batch stored it first
+		}
+	}
+	return tx.StmtContext(ctx, v.(*sql.Stmt)), nil
+}
+
+// close closes the statements.
+func (c *stmtCache) close() {
+	c.m.Range(func(q, st any) bool {
+		st.(*sql.Stmt).Close()
+		c.m.Delete(q)
+		return true
+	})
+}
+
 // exec inserts the rows whose values are args, ncols per row, in chunks of
-// bulkRows rows, with one prepared statement for the full chunks.
-func (b *bulk) exec(ctx context.Context, tx *sql.Tx, qmark bool, args []any) error {
+// bulkRows rows, with one prepared statement (from sc) for the full chunks.
+func (b *bulk) exec(ctx context.Context, tx *sql.Tx, sc *stmtCache, qmark bool, args []any) error {
 	rows := len(args) / b.ncols
 	var stmt *sql.Stmt
 	for start := 0; start < rows; start += bulkRows {
@@ -92,10 +126,9 @@ func (b *bulk) exec(ctx context.Context, tx *sql.Tx, qmark bool, args []any) err
 		if n == bulkRows {
 			if stmt == nil {
 				var err error
-				if stmt, err = tx.PrepareContext(ctx, b.sql(n, qmark)); err != nil {
+				if stmt, err = sc.stmt(ctx, tx, b.sql(n, qmark)); err != nil {
 					return err
 				}
-				defer stmt.Close()
 			}
 			if _, err := stmt.ExecContext(ctx, chunk...); err != nil {
 				return err
@@ -172,7 +205,7 @@ func (b *sharedBulk) sql(rows int) string {
 // insert writes the rows whose own values are args, len(vars) per row,
 // each with the shared values: with cp (COPY) when it is not nil, else
 // with multi-row INSERTs of bulkRows rows.
-func (b *sharedBulk) insert(ctx context.Context, tx *sql.Tx, sqlite bool, cp copier, shared, args []any) error {
+func (b *sharedBulk) insert(ctx context.Context, tx *sql.Tx, sc *stmtCache, sqlite bool, cp copier, shared, args []any) error {
 	nv := len(b.vars)
 	if len(args) == 0 {
 		return nil
@@ -185,7 +218,7 @@ func (b *sharedBulk) insert(ctx context.Context, tx *sql.Tx, sqlite bool, cp cop
 		for i := 0; i < len(args); i += nv {
 			all = append(append(all, args[i:i+nv]...), shared...)
 		}
-		return b.full.exec(ctx, tx, false, all)
+		return b.full.exec(ctx, tx, sc, false, all)
 	}
 	rows := len(args) / nv
 	buf := make([]any, 0, len(shared)+min(rows, bulkRows)*nv)
@@ -196,10 +229,9 @@ func (b *sharedBulk) insert(ctx context.Context, tx *sql.Tx, sqlite bool, cp cop
 		if n == bulkRows {
 			if stmt == nil {
 				var err error
-				if stmt, err = tx.PrepareContext(ctx, b.sql(n)); err != nil {
+				if stmt, err = sc.stmt(ctx, tx, b.sql(n)); err != nil {
 					return err
 				}
-				defer stmt.Close()
 			}
 			if _, err := stmt.ExecContext(ctx, buf...); err != nil {
 				return err

@@ -313,7 +313,7 @@ func (s *Store) commitBatch(ctx context.Context, tx *sql.Tx, cp copier, b labelh
 			for _, a := range inserts {
 				args = append(args, b.ImportID, a.ExternalID)
 			}
-			if err := seenInsert.exec(ctx, tx, !s.postgres, args); err != nil {
+			if err := seenInsert.exec(ctx, tx, &s.stmts, !s.postgres, args); err != nil {
 				return delta, err
 			}
 		}
@@ -342,7 +342,7 @@ func (s *Store) commitBatch(ctx context.Context, tx *sql.Tx, cp copier, b labelh
 		for i, e := range errs {
 			args = append(args, b.ImportID, errCount+int64(i)+1, e.Index, e.Line, e.Path, e.Message)
 		}
-		if err := errorInsert.exec(ctx, tx, !s.postgres, args); err != nil {
+		if err := errorInsert.exec(ctx, tx, &s.stmts, !s.postgres, args); err != nil {
 			return delta, err
 		}
 		errCount += int64(len(errs))
@@ -505,7 +505,7 @@ func (s *Store) insertAssets(ctx context.Context, tx *sql.Tx, cp copier, b label
 		args = append(args, a.ID, a.ExternalID, string(a.Type), a.Data, a.Doc, a.StorageID, a.ProbeState)
 		links += len(a.BatchIDs)
 	}
-	if err := assetInsert.insert(ctx, tx, !s.postgres, cp, []any{b.OrgID, b.ProjectID, b.ImportID, t}, args); err != nil {
+	if err := assetInsert.insert(ctx, tx, &s.stmts, !s.postgres, cp, []any{b.OrgID, b.ProjectID, b.ImportID, t}, args); err != nil {
 		return err
 	}
 	args = args[:0]
@@ -513,7 +513,7 @@ func (s *Store) insertAssets(ctx context.Context, tx *sql.Tx, cp copier, b label
 		a := &list[i]
 		args = append(args, labelhub.NewID(), a.ID, a.Answer)
 	}
-	if err := taskInsert.insert(ctx, tx, !s.postgres, cp, []any{b.OrgID, b.ProjectID, b.StageID, t, t}, args); err != nil {
+	if err := taskInsert.insert(ctx, tx, &s.stmts, !s.postgres, cp, []any{b.OrgID, b.ProjectID, b.StageID, t, t}, args); err != nil {
 		return err
 	}
 	if links == 0 {
@@ -532,7 +532,7 @@ func (s *Store) insertAssets(ctx context.Context, tx *sql.Tx, cp copier, b label
 	if cp != nil {
 		return cp(ctx, linkInsert.table, linkInsert.cols, &flatRows{args: args, n: len(linkInsert.cols)})
 	}
-	return linkInsert.exec(ctx, tx, !s.postgres, args)
+	return linkInsert.exec(ctx, tx, &s.stmts, !s.postgres, args)
 }
 
 // updateAssets gives every asset of the project with each update's

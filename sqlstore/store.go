@@ -30,6 +30,7 @@ type Store struct {
 	db       *sql.DB
 	postgres bool
 	bulk     bulkConn
+	stmts    stmtCache       // see bulk.go
 	ckpt     walCheckpointer // see bulk.go
 	stats    tableStats      // see stats.go
 	// exportSlots bounds the counted exports at once (WriteExportCounted):
@@ -65,6 +66,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// a SQLite connection (pragmas, schema) costs more than a query.
 		s.db.SetMaxIdleConns(8)
 	}
+	s.stmts.db = s.db
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
@@ -104,6 +106,7 @@ func (s *Store) Close() error {
 	s.stats.wg.Wait()
 	s.ckpt.close()
 	s.bulk.close()
+	s.stmts.close()
 	return s.db.Close()
 }
 
