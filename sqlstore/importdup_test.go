@@ -23,13 +23,17 @@ func TestConcurrentSkipImportsStoreEachExternalIDOnce(t *testing.T) {
 			ims[i] = f.start(t, labelhub.ImportKindAssets, labelhub.DuplicateSkip)
 		}
 		counts := make([]labelhub.ImportCounts, imports)
+		batches := make([]labelhub.ImportBatch, imports) // made before: f.batch counts the fixture's items
+		for i := range batches {
+			batches[i] = f.batch(ims[i], newAssets(0, items, "v1"))
+		}
 		race(t, imports, "", func(i int) error {
 			s := a
 			if i%2 == 1 {
 				s = b
 			}
 			var err error
-			counts[i], err = s.CommitImportBatch(context.Background(), f.batch(ims[i], newAssets(0, items, "v1")))
+			counts[i], err = s.CommitImportBatch(context.Background(), batches[i])
 			return err
 		})
 		var imported, skipped int64
