@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -384,6 +385,73 @@ func TestWriteExportMatchesExport(t *testing.T) {
 		if err := s.WriteExport(ctx, f.org.ID, p.ID, labelhub.ExportFilter{}, labelhub.ExportOptions{Format: labelhub.ExportNDJSON},
 			func(*labelhub.ExportedAsset) error { return boom }, func([]byte) error { return nil }); !errors.Is(err, boom) {
 			t.Fatalf("sign error: %v", err)
+		}
+	})
+}
+
+// TestExportHistoryOfInterleavedProjects: the history of an export's
+// tasks is theirs alone, whether a page's tasks lie apart from other
+// projects' (read by the range of the history's key on SQLite) or
+// between tasks of another project made alongside them, with history
+// of their own (read through the page's filter).
+func TestExportHistoryOfInterleavedProjects(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		f := newTaskFixture(t, s, "interleaved@example.com", 0)
+		var projects [2]labelhub.Project
+		for i := range projects {
+			name := fmt.Sprint("interleaved ", i)
+			p, err := s.CreateProject(ctx, f.org.ID, f.admin.ID, labelhub.ProjectInput{Name: &name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			projects[i] = p
+		}
+		for range 12 { // ids of the two projects' tasks alternate
+			for _, p := range projects {
+				addAssets(t, s, f.org.ID, f.admin.ID, p.ID, "start", "", 1)
+			}
+		}
+		addAssets(t, s, f.org.ID, f.admin.ID, projects[0].ID, "start", "", 6) // and then lie apart
+		submitted := map[string]bool{}
+		for _, p := range projects {
+			list, err := s.ListTasks(ctx, f.org.ID, p.ID, labelhub.TaskFilter{Limit: labelhub.MaxPageLimit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, tk := range list {
+				if i%3 == 0 {
+					continue
+				}
+				if _, err := s.MoveTask(ctx, f.org.ID, tk.ID, f.admin, labelhub.TaskMove{Action: labelhub.TaskSubmit}); err != nil {
+					t.Fatal(err)
+				}
+				submitted[tk.ID] = true
+			}
+		}
+		for _, p := range projects {
+			o := labelhub.ExportOptions{Format: labelhub.ExportNDJSON, IncludeHistory: true}
+			want := oldExportBytes(t, s, f.org.ID, p.ID, o)
+			var got bytes.Buffer
+			if err := s.WriteExport(ctx, f.org.ID, p.ID, labelhub.ExportFilter{}, o, nil, func(b []byte) error {
+				got.Write(b)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Fatalf("project %s: WriteExport differs from Export:\n got %.600q\nwant %.600q", p.Name, got.Bytes(), want)
+			}
+			entries := 0
+			for _, e := range exportAll(t, s, f.org.ID, p.ID, labelhub.ExportFilter{}, true, false) {
+				if len(e.Task.StageHistory) != map[bool]int{true: 1}[submitted[e.Task.TaskID]] {
+					t.Fatalf("task %s of %s: %d history entries", e.Task.TaskID, p.Name, len(e.Task.StageHistory))
+				}
+				entries += len(e.Task.StageHistory)
+			}
+			if entries == 0 {
+				t.Fatalf("project %s: no history exported", p.Name)
+			}
 		}
 	})
 }

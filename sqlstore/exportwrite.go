@@ -358,7 +358,11 @@ func (s *Store) writeExportQuery(orgID, projectID string, f labelhub.ExportFilte
 type exportStmts struct {
 	page, batches, history *sql.Stmt
 	byRange                bool
-	doc                    answerWriter // reads the assets' documents (docParts)
+	// On SQLite, a page's history by the key range of its own tasks
+	// (historyByKey) when tasksInRange, the tasks of every project with
+	// ids in that range, counts only the page's: see readHistory.
+	historyByKey, tasksInRange *sql.Stmt
+	doc                        answerWriter // reads the assets' documents (docParts)
 	// On PostgreSQL in a snapshot the pages are read with pgx on conn
 	// (pageQuery) instead of page, their history on extras
 	// (historyQuery) and their batch names on names (batchesQuery).
@@ -406,6 +410,17 @@ func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f
 		st.close()
 		return nil, err
 	}
+	if st.byRange {
+		if st.historyByKey, err = s.db.PrepareContext(ctx, `SELECT task_id, stage_id, stage_name, duration_ms, completed_at, completed_by, answer, answer_canonical
+			FROM task_history WHERE task_id > $1 AND task_id <= $2 ORDER BY task_id, seq`); err != nil {
+			st.close()
+			return nil, err
+		}
+		if st.tasksInRange, err = s.db.PrepareContext(ctx, `SELECT COUNT(*) FROM tasks WHERE id > $1 AND id <= $2`); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
 	return st, nil
 }
 
@@ -433,7 +448,7 @@ func (st *exportStmts) extrasArgs(ids *[]any, p *exportPage, id func(r *exportRo
 }
 
 func (st *exportStmts) close() {
-	for _, x := range []*sql.Stmt{st.page, st.batches, st.history} {
+	for _, x := range []*sql.Stmt{st.page, st.batches, st.history, st.historyByKey, st.tasksInRange} {
 		if x != nil {
 			_ = x.Close()
 		}
@@ -679,7 +694,7 @@ func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 	for i := range p.rows {
 		p.byTask[p.rows[i].e.Task.TaskID] = i
 	}
-	hrows, err := st.history.QueryContext(ctx, st.extrasArgs(&p.ids, p, func(r *exportRow) string { return r.e.Task.TaskID })...)
+	hrows, err := st.readHistory(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -710,6 +725,31 @@ func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 // the history is read on st.extras, each query one round trip of its own
 // (the batch names, one after the other with the history, made the
 // extras the slowest stage of writePages).
+// readHistory queries the history of page p's tasks (on the pool). On
+// SQLite, when no other task has an id in the range of the page's (after
+// the previous page's last, up to its own last), as in an export without
+// filters of a project whose tasks were not made alongside another's,
+// the history is read by that range of its key: one pass over its
+// entries in order, instead of a seek for each task of the page. Else
+// (other projects' tasks in the range, or the page's own filter leaving
+// some out) it is read through the page's filter, so that a page never
+// reads the history of tasks it does not hold. Either way entries of
+// tasks not in p are skipped by the caller.
+func (st *exportStmts) readHistory(ctx context.Context, p *exportPage) (*sql.Rows, error) {
+	args := st.extrasArgs(&p.ids, p, func(r *exportRow) string { return r.e.Task.TaskID })
+	if st.historyByKey != nil {
+		after, last := args[len(args)-2], args[len(args)-1]
+		var n int
+		if err := st.tasksInRange.QueryRowContext(ctx, after, last).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n == len(p.rows) {
+			return st.historyByKey.QueryContext(ctx, after, last)
+		}
+	}
+	return st.history.QueryContext(ctx, args...)
+}
+
 func (st *exportStmts) readExtrasPG(ctx context.Context, p *exportPage) error {
 	for i := range p.rows {
 		p.byAsset[p.rows[i].e.AssetID] = i
