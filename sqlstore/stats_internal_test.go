@@ -9,8 +9,8 @@ import (
 
 // TestBulkGrowthAnalyzes: on PostgreSQL, the rows bulk writes add are
 // counted and the tables analyzed once they have grown by
-// minAnalyzeRows, or by half of what was analyzed when that is more —
-// not before; on SQLite nothing happens.
+// minAnalyzeRows, or by analyzeGrowth times what was analyzed when that
+// is more — not before; on SQLite nothing happens.
 func TestBulkGrowthAnalyzes(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, testservers.Postgres(t))
@@ -42,24 +42,18 @@ func TestBulkGrowthAnalyzes(t *testing.T) {
 	if n := analyzed(); n != 1 || reltuples() != 0 {
 		t.Fatalf("analyzed %d times at the threshold; reltuples %v", n, reltuples())
 	}
-	// Then at minAnalyzeRows more until half the rows analyzed is more.
-	s.grew(minAnalyzeRows - 1)
-	if n := analyzed(); n != 1 {
-		t.Fatalf("analyzed %d times before the next step", n)
-	}
-	s.grew(1)
-	analyzed()
-	s.grew(minAnalyzeRows)
-	if n := analyzed(); n != 3 {
-		t.Fatalf("analyzed %d times, want 3", n)
-	}
-	s.grew(minAnalyzeRows) // base 3,000: the next at +1,500
-	if n := analyzed(); n != 3 {
-		t.Fatalf("analyzed %d times before half of the base was added", n)
-	}
-	s.grew(minAnalyzeRows / 2)
-	if n := analyzed(); n != 4 {
-		t.Fatalf("analyzed %d times, want 4", n)
+	// Then once the rows added are analyzeGrowth times those analyzed:
+	// 1,000 analyzed, the next at +3,000; 4,000, the next at +12,000.
+	for _, base := range []int{minAnalyzeRows, (1 + analyzeGrowth) * minAnalyzeRows} {
+		want := analyzed() + 1
+		s.grew(base*analyzeGrowth - 1)
+		if n := analyzed(); n != want-1 {
+			t.Fatalf("base %d: analyzed %d times before %d times the base was added", base, n, analyzeGrowth)
+		}
+		s.grew(1)
+		if n := analyzed(); n != want {
+			t.Fatalf("base %d: analyzed %d times, want %d", base, n, want)
+		}
 	}
 
 	lite, err := Open(ctx, t.TempDir()+"/test.db")
