@@ -25,7 +25,7 @@ const minAnalyzeRows = 1000
 // analyzeGrowth is the next ANALYZE's growth, in multiples of the rows
 // the last one saw. Each one costs the server a sample of the tables
 // while an import copies into them: growing by half each time, a
-// 100,000-object folder import on PostgreSQL ran eleven, which took
+// 100,000-object folder import on PostgreSQL ran nine, which took
 // 1–1.5 s of the server's CPU against the import's 3–4 s; growing to
 // four times, three or four (docs/performance.md).
 const analyzeGrowth = 3
