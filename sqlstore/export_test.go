@@ -444,8 +444,12 @@ func TestExportHistoryOfInterleavedProjects(t *testing.T) {
 			}
 			entries := 0
 			for _, e := range exportAll(t, s, f.org.ID, p.ID, labelhub.ExportFilter{}, true, false) {
-				if len(e.Task.StageHistory) != map[bool]int{true: 1}[submitted[e.Task.TaskID]] {
-					t.Fatalf("task %s of %s: %d history entries", e.Task.TaskID, p.Name, len(e.Task.StageHistory))
+				want := 0
+				if submitted[e.Task.TaskID] {
+					want = 1
+				}
+				if len(e.Task.StageHistory) != want {
+					t.Fatalf("task %s of %s: %d history entries, want %d", e.Task.TaskID, p.Name, len(e.Task.StageHistory), want)
 				}
 				entries += len(e.Task.StageHistory)
 			}

@@ -721,10 +721,6 @@ func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 	return hrows.Err()
 }
 
-// readExtrasPG is readExtras with pgx: the batch names on st.names while
-// the history is read on st.extras, each query one round trip of its own
-// (the batch names, one after the other with the history, made the
-// extras the slowest stage of writePages).
 // readHistory queries the history of page p's tasks (on the pool). On
 // SQLite, when no other task has an id in the range of the page's (after
 // the previous page's last, up to its own last), as in an export without
@@ -750,6 +746,10 @@ func (st *exportStmts) readHistory(ctx context.Context, p *exportPage) (*sql.Row
 	return st.history.QueryContext(ctx, args...)
 }
 
+// readExtrasPG is readExtras with pgx: the batch names on st.names while
+// the history is read on st.extras, each query one round trip of its own
+// (the batch names, one after the other with the history, made the
+// extras the slowest stage of writePages).
 func (st *exportStmts) readExtrasPG(ctx context.Context, p *exportPage) error {
 	for i := range p.rows {
 		p.byAsset[p.rows[i].e.AssetID] = i

@@ -59,6 +59,23 @@ func (f *importFixture) batch(im labelhub.Import, assets []labelhub.NewAsset) la
 		Delta: labelhub.ImportCounts{Received: int64(len(assets)), Valid: int64(len(assets))}}
 }
 
+// rollBack deletes what import im added, limit assets a call, as the
+// runner's rollback does, and returns how many assets went.
+func (f *importFixture) rollBack(t *testing.T, im labelhub.Import, limit int) int {
+	t.Helper()
+	total := 0
+	for {
+		n, err := f.s.DeleteImportAssets(context.Background(), f.org.ID, im.ID, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return total
+		}
+		total += n
+	}
+}
+
 func newAssets(from, n int, version string, batchIDs ...string) []labelhub.NewAsset {
 	var out []labelhub.NewAsset
 	for i := from; i < from+n; i++ {
@@ -176,15 +193,7 @@ func TestRollbackRestoresUpdatedAssets(t *testing.T) {
 		if m := mid["x-101"]; string(m.Metadata) != `{"v":"v3"}` || mid["x-110"].Type != "video" || len(m.Batches) != 3 || len(mid) != 140 {
 			t.Fatalf("after the updates: %+v (%d assets)", m, len(mid))
 		}
-		for {
-			n, err := s.DeleteImportAssets(ctx, f.org.ID, upd.ID, 7)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == 0 {
-				break
-			}
-		}
+		f.rollBack(t, upd, 7)
 		after := f.byExternalID(t)
 		if len(after) != len(before) {
 			t.Fatalf("%d assets after the rollback, want %d", len(after), len(before))
@@ -253,18 +262,7 @@ func TestRollbackDeletesOnlyItsImport(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		total := 0
-		for {
-			n, err := s.DeleteImportAssets(ctx, f.org.ID, a.ID, 3)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == 0 {
-				break
-			}
-			total += n
-		}
-		if total != 20 {
+		if total := f.rollBack(t, a, 3); total != 20 {
 			t.Fatalf("the rollback deleted %d assets, want 20", total)
 		}
 		left := f.byExternalID(t)
