@@ -389,16 +389,19 @@ func TestWriteExportMatchesExport(t *testing.T) {
 	})
 }
 
-// TestExportHistoryOfInterleavedProjects: the history of an export's
-// tasks is theirs alone, whether a page's tasks lie apart from other
-// projects' (read by the range of the history's key on SQLite) or
-// between tasks of another project made alongside them, with history
-// of their own (read through the page's filter).
+// TestExportHistoryOfInterleavedProjects: the history and batch names of
+// an export's tasks are theirs alone, whether a page's tasks lie apart
+// from other projects' (read by the range of the history's key on SQLite
+// and, in a snapshot, on PostgreSQL, where the batch names are read by
+// the range of the assets' ids too) or between tasks of another project
+// made alongside them, with history and batches of their own (read
+// through the page's filter or by the list of the page's ids).
 func TestExportHistoryOfInterleavedProjects(t *testing.T) {
 	forEachStore(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		f := newTaskFixture(t, s, "interleaved@example.com", 0)
 		var projects [2]labelhub.Project
+		var batches [2]string // each project's, on half of its assets
 		for i := range projects {
 			name := fmt.Sprint("interleaved ", i)
 			p, err := s.CreateProject(ctx, f.org.ID, f.admin.ID, labelhub.ProjectInput{Name: &name})
@@ -406,13 +409,22 @@ func TestExportHistoryOfInterleavedProjects(t *testing.T) {
 				t.Fatal(err)
 			}
 			projects[i] = p
+			b, err := s.CreateBatch(ctx, f.org.ID, p.ID, fmt.Sprint("batch ", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			batches[i] = b.ID
 		}
-		for range 12 { // ids of the two projects' tasks alternate
-			for _, p := range projects {
-				addAssets(t, s, f.org.ID, f.admin.ID, p.ID, "start", "", 1)
+		for k := range 12 { // ids of the two projects' tasks and assets alternate
+			for i, p := range projects {
+				batch := ""
+				if k%2 == 0 {
+					batch = batches[i]
+				}
+				addAssets(t, s, f.org.ID, f.admin.ID, p.ID, "start", batch, 1)
 			}
 		}
-		addAssets(t, s, f.org.ID, f.admin.ID, projects[0].ID, "start", "", 6) // and then lie apart
+		addAssets(t, s, f.org.ID, f.admin.ID, projects[0].ID, "start", batches[0], 6) // and then lie apart
 		submitted := map[string]bool{}
 		for _, p := range projects {
 			list, err := s.ListTasks(ctx, f.org.ID, p.ID, labelhub.TaskFilter{Limit: labelhub.MaxPageLimit})
@@ -429,9 +441,16 @@ func TestExportHistoryOfInterleavedProjects(t *testing.T) {
 				submitted[tk.ID] = true
 			}
 		}
-		for _, p := range projects {
+		for i, p := range projects {
 			o := labelhub.ExportOptions{Format: labelhub.ExportNDJSON, IncludeHistory: true}
 			want := oldExportBytes(t, s, f.org.ID, p.ID, o)
+			named := 6 // the assets in the project's batch
+			if i == 0 {
+				named += 3 // addAssets puts every other one in it
+			}
+			if n := bytes.Count(want, []byte(fmt.Sprintf(`[%q]`, fmt.Sprint("batch ", i)))); n != named {
+				t.Fatalf("project %s: the reference export names its batch %d times, want %d", p.Name, n, named)
+			}
 			var got bytes.Buffer
 			if err := s.WriteExport(ctx, f.org.ID, p.ID, labelhub.ExportFilter{}, o, nil, func(b []byte) error {
 				got.Write(b)
@@ -441,6 +460,18 @@ func TestExportHistoryOfInterleavedProjects(t *testing.T) {
 			}
 			if !bytes.Equal(got.Bytes(), want) {
 				t.Fatalf("project %s: WriteExport differs from Export:\n got %.600q\nwant %.600q", p.Name, got.Bytes(), want)
+			}
+			// In a snapshot (on PostgreSQL the pages read with pgx, the
+			// history by its own query).
+			got.Reset()
+			if err := s.WriteExportCounted(ctx, f.org.ID, p.ID, labelhub.ExportFilter{}, o, func(int64) error { return nil }, nil, func(b []byte) error {
+				got.Write(b)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Fatalf("project %s: WriteExportCounted differs from Export:\n got %.600q\nwant %.600q", p.Name, got.Bytes(), want)
 			}
 			entries := 0
 			for _, e := range exportAll(t, s, f.org.ID, p.ID, labelhub.ExportFilter{}, true, false) {

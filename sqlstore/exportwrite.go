@@ -63,16 +63,18 @@ var exportPageBytes = 32 << 20
 // exportPage is a page of an export as read. Its slices are reused from
 // page to page.
 type exportPage struct {
-	rows    []exportRow
-	hist    []exportHist
-	arena   []byte // the stored answers
-	ids     []any
-	taskIDs []any // on PostgreSQL in a snapshot, the history's (readHistoryPG)
-	args    []any // the page's query: the filter's arguments, then the id before the page
-	byAsset map[string]int
-	byTask  map[string]int
-	cut     bool // ended early at exportPageBytes
-	err     error
+	rows     []exportRow
+	hist     []exportHist
+	arena    []byte // the stored answers
+	ids      []any
+	taskIDs  []any // on PostgreSQL in a snapshot, the history's (readHistoryPG)
+	histArgs []any // and that query's arguments, taskIDs after its range and count
+	nameArgs []any // the batch names' arguments (readBatchNamesPG)
+	args     []any // the page's query: the filter's arguments, then the id before the page
+	byAsset  map[string]int
+	byTask   map[string]int
+	cut      bool // ended early at exportPageBytes
+	err      error
 }
 
 func (p *exportPage) text(s span) []byte { return p.arena[s.off:s.end] }
@@ -390,6 +392,9 @@ func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f
 			return nil, err
 		}
 	}
+	if s.postgres && !pooled {
+		st.batchesQuery = pgBatchesQuery
+	}
 	if !history {
 		return st, nil
 	}
@@ -404,6 +409,9 @@ func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f
 	}
 	st.historyQuery = hist
 	if !pooled {
+		if s.postgres {
+			st.historyQuery = pgHistoryQuery
+		}
 		return st, nil
 	}
 	if st.history, err = s.db.PrepareContext(ctx, hist); err != nil {
@@ -765,10 +773,29 @@ func (st *exportStmts) readExtrasPG(ctx context.Context, p *exportPage) error {
 	return herr
 }
 
+// pgBatchesQuery is the batch names of a page's assets on PostgreSQL in a
+// snapshot: its arguments are the count of the page's assets ($1) and the
+// list of their ids ($2 on, padded as extrasArgs pads it). As with the
+// history (pgHistoryQuery), the names are read by the range of the ids
+// (from the least to the greatest, in the database's order) when the
+// assets of every project in it are only the page's, else by the list;
+// the range holds every asset of the page whatever the count says, and
+// their reader skips the others' names (readBatchNamesPG).
+var pgBatchesQuery = `WITH r AS (SELECT min(x) AS lo, max(x) AS hi FROM unnest(ARRAY[` + placeholders(2, labelhub.ExportPageSize) + `]::text[]) x),
+	n AS (SELECT count(*) AS c FROM assets WHERE id >= (SELECT lo FROM r) AND id <= (SELECT hi FROM r))
+	SELECT ab.asset_id, b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id
+		WHERE (SELECT c FROM n) = $1 AND ab.asset_id >= (SELECT lo FROM r) AND ab.asset_id <= (SELECT hi FROM r)
+	UNION ALL
+	SELECT ab.asset_id, b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id
+		WHERE (SELECT c FROM n) <> $1 AND ab.asset_id IN (` + placeholders(2, labelhub.ExportPageSize) + `)
+	ORDER BY 2`
+
 // readBatchNamesPG reads the batch names of page p's assets, ids, on
 // st.names.
 func (st *exportStmts) readBatchNamesPG(ctx context.Context, p *exportPage, ids []any) error {
-	rows, err := st.names.Query(ctx, st.batchesQuery, ids...)
+	args := append(append(p.nameArgs[:0], len(p.rows)), ids...)
+	p.nameArgs = args
+	rows, err := st.names.Query(ctx, st.batchesQuery, args...)
 	if err != nil {
 		return err
 	}
@@ -786,6 +813,25 @@ func (st *exportStmts) readBatchNamesPG(ctx context.Context, p *exportPage, ids 
 	return rows.Err()
 }
 
+// pgHistoryQuery is the history of a page's tasks on PostgreSQL in a
+// snapshot. Its arguments are the page's key range (after $1 up to $2),
+// its count of tasks ($3) and the list of their ids ($4 on, padded as
+// extrasArgs pads it). When the tasks of every project in the range are
+// only the page's, the history is read by the range of its key: one
+// descent of task_history's primary key and its entries in order, where
+// the list costs a descent for each task. Otherwise (another project's
+// tasks made alongside, a filter that left some out) it is read by the
+// list. Both halves are under a one-time filter, so only one is read.
+// Entries of tasks not in the page are skipped by their reader either
+// way (readHistoryPG): the guard decides the cost, not the result.
+var pgHistoryQuery = `WITH n AS (SELECT count(*) AS c FROM tasks WHERE id > $1 AND id <= $2)
+	SELECT task_id, stage_id, stage_name, duration_ms, completed_at, completed_by, answer, answer_canonical, seq
+		FROM task_history WHERE (SELECT c FROM n) = $3 AND task_id > $1 AND task_id <= $2
+	UNION ALL
+	SELECT task_id, stage_id, stage_name, duration_ms, completed_at, completed_by, answer, answer_canonical, seq
+		FROM task_history WHERE (SELECT c FROM n) <> $3 AND task_id IN (` + placeholders(4, labelhub.ExportPageSize) + `)
+	ORDER BY 1, 9`
+
 // readHistoryPG reads the history of page p's tasks on st.extras.
 func (st *exportStmts) readHistoryPG(ctx context.Context, p *exportPage) error {
 	if st.historyQuery == "" {
@@ -795,7 +841,10 @@ func (st *exportStmts) readHistoryPG(ctx context.Context, p *exportPage) error {
 		p.byTask[p.rows[i].e.Task.TaskID] = i
 	}
 	// Its own list of ids: the batch names' (p.ids) are read meanwhile.
-	rows, err := st.extras.Query(ctx, st.historyQuery, st.extrasArgs(&p.taskIDs, p, func(r *exportRow) string { return r.e.Task.TaskID })...)
+	ids := st.extrasArgs(&p.taskIDs, p, func(r *exportRow) string { return r.e.Task.TaskID })
+	args := append(append(p.histArgs[:0], p.args[len(p.args)-1], p.rows[len(p.rows)-1].e.Task.TaskID, len(p.rows)), ids...)
+	p.histArgs = args
+	rows, err := st.extras.Query(ctx, st.historyQuery, args...)
 	if err != nil {
 		return err
 	}
@@ -803,7 +852,7 @@ func (st *exportStmts) readHistoryPG(ctx context.Context, p *exportPage) error {
 	cur := -1
 	for rows.Next() {
 		v, f := rows.RawValues(), rows.FieldDescriptions()
-		if len(v) != 8 {
+		if len(v) != 9 {
 			return fmt.Errorf("export history: %d columns", len(v))
 		}
 		i, ok := p.byTask[string(v[0])]
