@@ -402,6 +402,7 @@ func TestExportHistoryOfInterleavedProjects(t *testing.T) {
 		f := newTaskFixture(t, s, "interleaved@example.com", 0)
 		var projects [2]labelhub.Project
 		var batches [2]string // each project's, on half of its assets
+		var second string     // project 0's other batch, made first: its id comes before, its name after
 		for i := range projects {
 			name := fmt.Sprint("interleaved ", i)
 			p, err := s.CreateProject(ctx, f.org.ID, f.admin.ID, labelhub.ProjectInput{Name: &name})
@@ -409,6 +410,13 @@ func TestExportHistoryOfInterleavedProjects(t *testing.T) {
 				t.Fatal(err)
 			}
 			projects[i] = p
+			if i == 0 {
+				b, err := s.CreateBatch(ctx, f.org.ID, p.ID, "z 0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				second = b.ID
+			}
 			b, err := s.CreateBatch(ctx, f.org.ID, p.ID, fmt.Sprint("batch ", i))
 			if err != nil {
 				t.Fatal(err)
@@ -424,7 +432,9 @@ func TestExportHistoryOfInterleavedProjects(t *testing.T) {
 				addAssets(t, s, f.org.ID, f.admin.ID, p.ID, "start", batch, 1)
 			}
 		}
-		addAssets(t, s, f.org.ID, f.admin.ID, projects[0].ID, "start", batches[0], 6) // and then lie apart
+		// And then lie apart, every other one (the last too) in both of
+		// project 0's batches.
+		addAssetsInBatches(t, s, f.org.ID, f.admin.ID, projects[0].ID, "start", []string{second, batches[0]}, 7)
 		submitted := map[string]bool{}
 		for _, p := range projects {
 			list, err := s.ListTasks(ctx, f.org.ID, p.ID, labelhub.TaskFilter{Limit: labelhub.MaxPageLimit})
@@ -444,12 +454,14 @@ func TestExportHistoryOfInterleavedProjects(t *testing.T) {
 		for i, p := range projects {
 			o := labelhub.ExportOptions{Format: labelhub.ExportNDJSON, IncludeHistory: true}
 			want := oldExportBytes(t, s, f.org.ID, p.ID, o)
-			named := 6 // the assets in the project's batch
+			both := 0 // the assets in both of project 0's batches
 			if i == 0 {
-				named += 3 // addAssets puts every other one in it
+				both = 4
 			}
-			if n := bytes.Count(want, []byte(fmt.Sprintf(`[%q]`, fmt.Sprint("batch ", i)))); n != named {
-				t.Fatalf("project %s: the reference export names its batch %d times, want %d", p.Name, n, named)
+			for list, want2 := range map[string]int{fmt.Sprintf(`[%q]`, fmt.Sprint("batch ", i)): 6, `["batch 0","z 0"]`: both} {
+				if n := bytes.Count(want, []byte(list)); n != want2 {
+					t.Fatalf("project %s: the reference export has %s %d times, want %d", p.Name, list, n, want2)
+				}
 			}
 			var got bytes.Buffer
 			if err := s.WriteExport(ctx, f.org.ID, p.ID, labelhub.ExportFilter{}, o, nil, func(b []byte) error {

@@ -2,19 +2,15 @@ package sqlstore
 
 import (
 	"bytes"
-	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/labelhub/labelhub"
-	"github.com/labelhub/labelhub/testservers"
 )
 
 // storedAnswers are stored answer texts: the canonical form the store
@@ -214,59 +210,6 @@ func TestDocPartsMatchesDecoding(t *testing.T) {
 		if string(meta) != string(d.Metadata) || string(contextData) != string(d.ContextData) || len(d.Dataset) > 0 {
 			t.Errorf("%s: metadata %s, contextData %s; decoded %s, %s", c.doc, meta, contextData, d.Metadata, d.ContextData)
 		}
-	}
-}
-
-// TestAppendBatchNames checks that the batch names as each database's JSON
-// aggregate writes them are written as encoding/json writes the names.
-func TestAppendBatchNames(t *testing.T) {
-	names := []string{"plain", `q"uote\back`, "tab\tnl\nctl\x01\x1f", "é ✓ \u2028 \u2029 <&>", "/slash", ""}
-	for _, db := range []string{"sqlite", "postgres"} {
-		t.Run(db, func(t *testing.T) {
-			dsn := filepath.Join(t.TempDir(), "names.db")
-			agg := `json_group_array(n)`
-			if db == "postgres" {
-				dsn, agg = testservers.Postgres(t), `json_agg(n)`
-			}
-			s, err := Open(context.Background(), dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			for k := 0; k <= len(names); k++ {
-				args := []any{}
-				q := `SELECT ` + agg + ` FROM (SELECT '' AS n WHERE 1 = 0`
-				for _, n := range names[:k] {
-					args = append(args, n)
-					q += ` UNION ALL SELECT CAST($` + strconv.Itoa(len(args)) + ` AS TEXT)`
-				}
-				var raw sql.RawBytes
-				rows, err := s.db.QueryContext(context.Background(), q+`) x`, args...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !rows.Next() {
-					t.Fatal(rows.Err())
-				}
-				if err := rows.Scan(&raw); err != nil {
-					t.Fatal(err)
-				}
-				got, err := appendBatchNames(nil, raw)
-				rows.Close()
-				if err != nil {
-					t.Fatal(err)
-				}
-				var want bytes.Buffer
-				enc := json.NewEncoder(&want)
-				enc.SetEscapeHTML(false)
-				if err := enc.Encode(append([]string{}, names[:k]...)); err != nil {
-					t.Fatal(err)
-				}
-				if string(got)+"\n" != want.String() {
-					t.Errorf("%d names: %s gives %s, want %s", k, raw, got, want.String())
-				}
-			}
-		})
 	}
 }
 

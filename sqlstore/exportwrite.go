@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/jackc/pgx/v5"
@@ -33,7 +31,6 @@ type exportRow struct {
 	answer  span
 	// canonical: the answer may be written by appendCanonical.
 	canonical bool
-	batches   span // the JSON array of its batch names as the database wrote it
 	// The asset's metadata and contextData as stored, when its document
 	// was read by docParts (else they are in e).
 	meta, contextData span
@@ -332,24 +329,17 @@ func (s *Store) writePages(ctx context.Context, st *exportStmts, orgID string, w
 }
 
 // writeExportQuery is exportQuery with whether each answer is canonical
-// (CanonicalAnswer) and, on SQLite, the batch names of each task's asset
-// in one more column: a JSON array of them in name order, read by a
-// correlated subquery (an index seek per task whatever the statistics).
-// One query a page fewer than reading them apart, and no second read of
-// the tasks' rows (the asset id is in no index of the tasks). PostgreSQL
-// reads them apart (readExtras): there the subquery costs the server
-// about 30 µs a task (an aggregate and its sort set up for every row), the
-// IN list of the page's asset ids 2 µs.
+// (CanonicalAnswer). The batch names of the page's assets are read apart
+// (readExtras): on PostgreSQL a correlated subquery of them cost the
+// server about 30 µs a task (an aggregate and its sort set up for every
+// row); on SQLite it was a sixth of the export's CPU, where reading them
+// by the range of the page's asset ids is one pass over asset_batches'
+// key.
 func (s *Store) writeExportQuery(orgID, projectID string, f labelhub.ExportFilter) (string, []any) {
 	where, args := exportWhere(orgID, projectID, f)
 	n := len(args)
-	batches := ""
-	if !s.postgres {
-		batches = `,
-		(SELECT json_group_array(b.name ORDER BY b.name) FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id WHERE ab.asset_id = t.asset_id)`
-	}
 	return `SELECT t.id, t.asset_id, t.stage_id, t.answer, t.updated_at, t.updated_by, t.total_duration_ms,
-		a.external_id, a.data, a.doc, a.storage_id, t.answer_canonical` + batches + `
+		a.external_id, a.data, a.doc, a.storage_id, t.answer_canonical
 		FROM tasks t JOIN assets a ON a.id = t.asset_id ` + where + ` AND t.id > $` + strconv.Itoa(n+1) +
 		` ORDER BY t.id LIMIT $` + strconv.Itoa(n+2), args
 }
@@ -374,7 +364,12 @@ type exportStmts struct {
 	// (historyByKey) when tasksInRange, the tasks of every project with
 	// ids in that range, counts only the page's: see readHistory.
 	historyByKey, tasksInRange *sql.Stmt
-	doc                        answerWriter // reads the assets' documents (docParts)
+	// On SQLite, the batch names of a page's assets by the key range
+	// from the least of their ids to the greatest (namesByKey) when
+	// assetsInRange counts only the page's assets there, else through
+	// the page's filter (batches): see readBatchNames.
+	namesByKey, assetsInRange *sql.Stmt
+	doc                       answerWriter // reads the assets' documents (docParts)
 	// On PostgreSQL in a snapshot the pages are read with pgx on conn
 	// (pageQuery) instead of page, their history on extras
 	// (historyQuery) and their batch names on names (batchesQuery).
@@ -404,6 +399,27 @@ func (s *Store) prepareExport(ctx context.Context, q, orgID, projectID string, f
 	}
 	if s.postgres && !pooled {
 		st.batchesQuery = pgBatchesQuery
+	}
+	if !s.postgres {
+		// As the history (readHistory): by the key range of the page's
+		// assets when it holds only theirs, else through the page's
+		// filter.
+		where, args := exportWhere(orgID, projectID, f)
+		n := len(args)
+		for _, x := range []struct {
+			st *(*sql.Stmt)
+			q  string
+		}{
+			{&st.batches, `SELECT ab.asset_id, b.name FROM tasks t JOIN asset_batches ab ON ab.asset_id = t.asset_id JOIN batches b ON b.id = ab.batch_id ` +
+				where + ` AND t.id > $` + strconv.Itoa(n+1) + ` AND t.id <= $` + strconv.Itoa(n+2)},
+			{&st.namesByKey, `SELECT ab.asset_id, b.name FROM asset_batches ab JOIN batches b ON b.id = ab.batch_id WHERE ab.asset_id >= $1 AND ab.asset_id <= $2`},
+			{&st.assetsInRange, `SELECT COUNT(*) FROM assets WHERE id >= $1 AND id <= $2`},
+		} {
+			if *x.st, err = s.db.PrepareContext(ctx, x.q); err != nil {
+				st.close()
+				return nil, err
+			}
+		}
 	}
 	if !history {
 		return st, nil
@@ -466,7 +482,7 @@ func (st *exportStmts) extrasArgs(ids *[]any, p *exportPage, id func(r *exportRo
 }
 
 func (st *exportStmts) close() {
-	for _, x := range []*sql.Stmt{st.page, st.batches, st.history, st.historyByKey, st.tasksInRange} {
+	for _, x := range []*sql.Stmt{st.page, st.batches, st.history, st.historyByKey, st.tasksInRange, st.namesByKey, st.assetsInRange} {
 		if x != nil {
 			_ = x.Close()
 		}
@@ -486,21 +502,15 @@ func (st *exportStmts) readTasks(ctx context.Context, args []any, p *exportPage,
 		return err
 	}
 	defer rows.Close()
-	var answer, doc, batches sql.RawBytes
-	dest := make([]any, 0, 13)
+	var answer, doc sql.RawBytes
+	dest := make([]any, 0, 12)
 	for rows.Next() {
 		r := p.newRow()
 		e := &r.e
 		dest = append(dest[:0], &e.Task.TaskID, &e.AssetID, &e.Task.StageID, &answer, &r.updated, &e.Task.UpdatedBy, &e.Task.TotalDuration,
 			&e.ExternalID, &e.Asset, &doc, &e.StorageID, &r.canonical)
-		if st.batches == nil {
-			dest = append(dest, &batches)
-		}
 		if err := rows.Scan(dest...); err != nil {
 			return err
-		}
-		if st.batches == nil {
-			r.batches = p.keep(batches)
 		}
 		if err := st.addRow(p, r, w, answer, doc); err != nil {
 			return err
@@ -687,7 +697,7 @@ func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 		for i := range p.rows {
 			p.byAsset[p.rows[i].e.AssetID] = i
 		}
-		brows, err := st.batches.QueryContext(ctx, st.extrasArgs(&p.ids, p, func(r *exportRow) string { return r.e.AssetID })...)
+		brows, err := st.readBatchNames(ctx, p)
 		if err != nil {
 			return err
 		}
@@ -705,6 +715,13 @@ func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 			return err
 		}
 		brows.Close()
+		if st.byRange {
+			for i := range p.rows { // in name order, as on PostgreSQL
+				if b := p.rows[i].e.Batches; len(b) > 1 {
+					slices.Sort(b)
+				}
+			}
+		}
 	}
 	if st.history == nil {
 		return nil
@@ -737,6 +754,31 @@ func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 		p.rows[i].h1 = len(p.hist)
 	}
 	return hrows.Err()
+}
+
+// readBatchNames queries the batch names of page p's assets (on the
+// pool): on PostgreSQL by the list of their ids; on SQLite, when no other
+// asset has an id between the least of theirs and the greatest (in
+// SQLite's byte order, Go's), as for the assets of an import into one
+// project, by that range of asset_batches' key (one pass, where a lookup
+// for each asset cost a sixth of the export), else through the page's
+// filter. Names of assets not in p are skipped by the caller.
+func (st *exportStmts) readBatchNames(ctx context.Context, p *exportPage) (*sql.Rows, error) {
+	args := st.extrasArgs(&p.ids, p, func(r *exportRow) string { return r.e.AssetID })
+	if st.namesByKey != nil {
+		lo, hi := p.rows[0].e.AssetID, p.rows[0].e.AssetID
+		for i := range p.rows {
+			lo, hi = min(lo, p.rows[i].e.AssetID), max(hi, p.rows[i].e.AssetID)
+		}
+		var n int
+		if err := st.assetsInRange.QueryRowContext(ctx, lo, hi).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n == len(p.rows) {
+			return st.namesByKey.QueryContext(ctx, lo, hi)
+		}
+	}
+	return st.batches.QueryContext(ctx, args...)
 }
 
 // readHistory queries the history of page p's tasks (on the pool). On
@@ -937,13 +979,7 @@ func (x *exportWriter) page(out []byte, p *exportPage, first bool) ([]byte, erro
 			}
 		}
 		out = append(out, `,"batches":`...)
-		if r.batches.end > r.batches.off {
-			if out, err = appendBatchNames(out, p.text(r.batches)); err != nil {
-				return out, fmt.Errorf("asset %s: batch names: %w", e.AssetID, err)
-			}
-		} else {
-			out = appendJSONStrings(out, e.Batches)
-		}
+		out = appendJSONStrings(out, e.Batches)
 		out = append(out, `,"task":{"taskId":`...)
 		out = appendJSONString(out, e.Task.TaskID)
 		out = append(out, `,"stage":`...)
@@ -1049,150 +1085,6 @@ func (w *answerWriter) appendCompact(dst, raw []byte) (out []byte, err error) {
 	}
 	w.flush()
 	return w.out, nil
-}
-
-// appendBatchNames appends the JSON array of batch names that the
-// database's JSON aggregate wrote (nil for none) as encoding/json writes
-// the []string of the names: each name is decoded and written again
-// (appendJSONString), so that the output does not depend on how the
-// database escapes.
-func appendBatchNames(out, raw []byte) ([]byte, error) {
-	bad := func() ([]byte, error) { return out, fmt.Errorf("not a JSON array of strings: %.100q", raw) }
-	i := skipWS(raw, 0)
-	if i == len(raw) {
-		return append(out, "[]"...), nil // NULL: no batches
-	}
-	if raw[i] != '[' {
-		return bad()
-	}
-	out = append(out, '[')
-	i = skipWS(raw, i+1)
-	if i < len(raw) && raw[i] == ']' {
-		i++
-	} else {
-		var name []byte
-		for n := 0; ; n++ {
-			if i == len(raw) || raw[i] != '"' {
-				return bad()
-			}
-			j := i + 1
-			for j < len(raw) && raw[j] != '"' && raw[j] != '\\' {
-				j++
-			}
-			if j < len(raw) && raw[j] == '"' {
-				name = raw[i+1 : j] // no escapes: the name's bytes
-				i = j + 1
-			} else {
-				var ok bool
-				if name, i, ok = unquoteJSON(raw, i, name[:0:0]); !ok {
-					return bad()
-				}
-			}
-			if n > 0 {
-				out = append(out, ',')
-			}
-			out = appendJSONString(out, unsafeString(name))
-			i = skipWS(raw, i)
-			if i < len(raw) && raw[i] == ',' {
-				i = skipWS(raw, i+1)
-				continue
-			}
-			if i < len(raw) && raw[i] == ']' {
-				i++
-				break
-			}
-			return bad()
-		}
-	}
-	if skipWS(raw, i) != len(raw) {
-		return bad()
-	}
-	return append(out, ']'), nil
-}
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// unquoteJSON decodes the JSON string that starts at b[i] (a quote) into
-// dst and returns it with the index after the closing quote. Bytes that
-// are not escaped are kept as they are (even invalid UTF-8, as the
-// database stored it).
-func unquoteJSON(b []byte, i int, dst []byte) ([]byte, int, bool) {
-	i++
-	for i < len(b) {
-		c := b[i]
-		switch {
-		case c == '"':
-			return dst, i + 1, true
-		case c != '\\':
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		if i+1 >= len(b) {
-			return dst, i, false
-		}
-		switch e := b[i+1]; e {
-		case '"', '\\', '/':
-			dst = append(dst, e)
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, ok := hex4(b, i+2)
-			if !ok {
-				return dst, i, false
-			}
-			i += 6
-			if utf16.IsSurrogate(r) {
-				if r2, ok := hex4(b, i+2); ok && i+1 < len(b) && b[i] == '\\' && b[i+1] == 'u' {
-					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-						i += 6
-						r = d
-					}
-				}
-			}
-			dst = utf8.AppendRune(dst, r)
-			continue
-		default:
-			return dst, i, false
-		}
-		i += 2
-	}
-	return dst, i, false
-}
-
-// hex4 reads the four hex digits at b[i:].
-func hex4(b []byte, i int) (rune, bool) {
-	if i+4 > len(b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[i : i+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }
 
 // unsafeString is b as a string without a copy, for a call that does not

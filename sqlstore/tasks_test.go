@@ -33,6 +33,17 @@ const taskSchema = `{"tools": [{"schemaId": "car", "title": "Car", "tool": "boun
 // commits of up to 2,000.
 func addAssets(t testing.TB, s *sqlstore.Store, orgID, userID, projectID, stageID, batchID string, n int) {
 	t.Helper()
+	var batchIDs []string
+	if batchID != "" {
+		batchIDs = []string{batchID}
+	}
+	addAssetsInBatches(t, s, orgID, userID, projectID, stageID, batchIDs, n)
+}
+
+// addAssetsInBatches is addAssets with every other asset in each of
+// batchIDs.
+func addAssetsInBatches(t testing.TB, s *sqlstore.Store, orgID, userID, projectID, stageID string, batchIDs []string, n int) {
+	t.Helper()
 	ctx := context.Background()
 	im := labelhub.Import{ID: labelhub.NewID(), OrgID: orgID, ProjectID: projectID, Kind: labelhub.ImportKindAssets, State: labelhub.ImportRunning,
 		Options: labelhub.ImportOptions{OnDuplicate: labelhub.DuplicateAllow}, CreatedBy: userID, Runner: "test"}
@@ -48,8 +59,8 @@ func addAssets(t testing.TB, s *sqlstore.Store, orgID, userID, projectID, stageI
 			x := start + j
 			a := labelhub.NewAsset{Index: int64(x), ID: labelhub.NewID(), ExternalID: fmt.Sprintf("img-%d.jpg", x), Type: "image",
 				Data: fmt.Sprintf("https://example.com/img-%d.jpg", x), ProbeState: "none", Doc: `{"metadata":{"width":640,"height":480}}`}
-			if batchID != "" && x%2 == 0 {
-				a.BatchIDs = []string{batchID}
+			if x%2 == 0 {
+				a.BatchIDs = batchIDs
 			}
 			ib.Assets[j] = a
 		}
