@@ -345,10 +345,11 @@ func (s *Store) writeExportQuery(orgID, projectID string, f labelhub.ExportFilte
 }
 
 // exportStmts are the statements of an export, prepared once: the page
-// of tasks (on SQLite with their batch names), on PostgreSQL the batch
-// names of a page's assets, and the history of a page's tasks.
+// of tasks, the batch names of a page's assets, and the history of a
+// page's tasks.
 //
-// On SQLite the history of a page is read by the page's own filter and id
+// On SQLite the history (and the batch names, see readBatchNames) of a
+// page, unless read by a key range (readHistory), is read by the page's own filter and id
 // range (after the previous page's last id, up to its last): the ids of
 // the page's tasks from an index of the tasks, each one's entries by the
 // history's key, in its order (no sort), where IN lists of the page's ids
@@ -683,8 +684,8 @@ func (st *exportStmts) docParts(doc []byte) (meta, contextData []byte, ok bool) 
 	return meta, contextData, true
 }
 
-// readExtras reads the batch names (on PostgreSQL) and (with history) the
-// history entries of the tasks of a page.
+// readExtras reads the batch names and (with history) the history
+// entries of the tasks of a page.
 func (st *exportStmts) readExtras(ctx context.Context, p *exportPage) error {
 	if len(p.rows) == 0 {
 		return nil
