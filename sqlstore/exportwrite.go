@@ -348,16 +348,17 @@ func (s *Store) writeExportQuery(orgID, projectID string, f labelhub.ExportFilte
 // of tasks, the batch names of a page's assets, and the history of a
 // page's tasks.
 //
-// On SQLite the history (and the batch names, see readBatchNames) of a
-// page, unless read by a key range (readHistory), is read by the page's own filter and id
-// range (after the previous page's last id, up to its last): the ids of
-// the page's tasks from an index of the tasks, each one's entries by the
-// history's key, in its order (no sort), where IN lists of the page's ids
-// cost the binding of a thousand values and a temporary index of them at
-// every query. PostgreSQL is given IN lists of the page's ids (always
-// labelhub.ExportPageSize of them: the last page repeats its last id):
-// planned generically, a range join is a hash join over the whole table
-// at every page.
+// On SQLite the history and the batch names of a page, when not read by
+// a key range of their own (readHistory, readBatchNames), are read by the
+// page's own filter and id range (after the previous page's last id, up
+// to its last): the ids of the page's tasks from an index of the tasks,
+// each one's entries by the history's key, in its order (no sort), where
+// IN lists of the page's ids cost the binding of a thousand values and a
+// temporary index of them at every query. PostgreSQL is given IN lists of
+// the page's ids (always labelhub.ExportPageSize of them: the last page
+// repeats its last id), in a snapshot with a key range beside them
+// (pgHistoryQuery, pgBatchesQuery): planned generically, a range join is
+// a hash join over the whole table at every page.
 type exportStmts struct {
 	page, batches, history *sql.Stmt
 	byRange                bool
