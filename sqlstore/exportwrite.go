@@ -772,15 +772,24 @@ func (st *exportStmts) readBatchNames(ctx context.Context, p *exportPage) (*sql.
 		for i := range p.rows {
 			lo, hi = min(lo, p.rows[i].e.AssetID), max(hi, p.rows[i].e.AssetID)
 		}
-		var n int
-		if err := st.assetsInRange.QueryRowContext(ctx, lo, hi).Scan(&n); err != nil {
-			return nil, err
-		}
-		if n == len(p.rows) {
-			return st.namesByKey.QueryContext(ctx, lo, hi)
-		}
+		return byKeyOrFilter(ctx, st.assetsInRange, st.namesByKey, st.batches, len(p.rows), lo, hi, args)
 	}
 	return st.batches.QueryContext(ctx, args...)
+}
+
+// byKeyOrFilter runs byKey on the key range (lo, hi) when count, on the
+// same range, gives n (the page's own rows: no other project's are in
+// it), else filter with args: the choice of readHistory and
+// readBatchNames on SQLite.
+func byKeyOrFilter(ctx context.Context, count, byKey, filter *sql.Stmt, n int, lo, hi any, args []any) (*sql.Rows, error) {
+	var got int
+	if err := count.QueryRowContext(ctx, lo, hi).Scan(&got); err != nil {
+		return nil, err
+	}
+	if got == n {
+		return byKey.QueryContext(ctx, lo, hi)
+	}
+	return filter.QueryContext(ctx, args...)
 }
 
 // readHistory queries the history of page p's tasks (on the pool). On
@@ -796,14 +805,7 @@ func (st *exportStmts) readBatchNames(ctx context.Context, p *exportPage) (*sql.
 func (st *exportStmts) readHistory(ctx context.Context, p *exportPage) (*sql.Rows, error) {
 	args := st.extrasArgs(&p.ids, p, func(r *exportRow) string { return r.e.Task.TaskID })
 	if st.historyByKey != nil {
-		after, last := args[len(args)-2], args[len(args)-1]
-		var n int
-		if err := st.tasksInRange.QueryRowContext(ctx, after, last).Scan(&n); err != nil {
-			return nil, err
-		}
-		if n == len(p.rows) {
-			return st.historyByKey.QueryContext(ctx, after, last)
-		}
+		return byKeyOrFilter(ctx, st.tasksInRange, st.historyByKey, st.history, len(p.rows), args[len(args)-2], args[len(args)-1], args)
 	}
 	return st.history.QueryContext(ctx, args...)
 }
